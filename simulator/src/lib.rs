@@ -1,0 +1,1 @@
+//! grafana.com simulator
