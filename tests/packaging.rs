@@ -1,0 +1,14 @@
+//! Packaging tests: the Helm chart, the plain manifests in `deploy/` and the Dockerfile, checked
+//! with the real helm, kubectl and hadolint that `hack/install-tools.sh` installs, and against
+//! a real kube-apiserver (testenv) where a cluster is needed.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod packaging {
+    pub mod support;
+
+    mod artifacts;
+    mod chart;
+    mod cluster;
+    mod dockerfile;
+    mod rbac;
+}

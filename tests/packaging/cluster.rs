@@ -1,0 +1,1 @@
+//! Checks against a real kube-apiserver (testenv).
