@@ -40,11 +40,17 @@ pub fn default_bin_dir() -> PathBuf {
     let root = std::env::var_os(CACHE_DIR_ENV)
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+            let home = std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_default();
             home.join(".cache").join("grafana-cloud-operator")
         });
     root.join("control-plane")
-        .join(format!("k8s-{}-etcd-{}", kubernetes_version(), etcd_version()))
+        .join(format!(
+            "k8s-{}-etcd-{}",
+            kubernetes_version(),
+            etcd_version()
+        ))
         .join("bin")
 }
 
@@ -99,7 +105,11 @@ mod tests {
 
     #[test]
     fn versions_come_from_versions_env() {
-        assert!(kubernetes_version().starts_with("v1."), "{}", kubernetes_version());
+        assert!(
+            kubernetes_version().starts_with("v1."),
+            "{}",
+            kubernetes_version()
+        );
         assert!(etcd_version().starts_with("v3."), "{}", etcd_version());
     }
 
@@ -108,7 +118,13 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let err = Binaries::in_dir(dir.path()).expect_err("empty dir has no binaries");
         let message = err.to_string();
-        assert!(message.contains("tests/control-plane/build.sh"), "{message}");
-        assert!(message.contains("etcd, kube-apiserver, kube-controller-manager"), "{message}");
+        assert!(
+            message.contains("tests/control-plane/build.sh"),
+            "{message}"
+        );
+        assert!(
+            message.contains("etcd, kube-apiserver, kube-controller-manager"),
+            "{message}"
+        );
     }
 }

@@ -49,7 +49,11 @@ impl Pki {
         let serving_cert = serving.signed_by(&serving_key, &ca)?;
 
         let admin_key = KeyPair::generate()?;
-        let admin = leaf("admin", Some("system:masters"), ExtendedKeyUsagePurpose::ClientAuth);
+        let admin = leaf(
+            "admin",
+            Some("system:masters"),
+            ExtendedKeyUsagePurpose::ClientAuth,
+        );
         let admin_cert = admin.signed_by(&admin_key, &ca)?;
 
         let sa_key = KeyPair::generate()?;

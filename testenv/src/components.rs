@@ -42,10 +42,16 @@ pub(crate) fn kube_apiserver(
 ) -> Command {
     let mut command = Command::new(&binaries.kube_apiserver);
     command
-        .arg(format!("--etcd-servers=http://127.0.0.1:{}", ports.etcd_client))
+        .arg(format!(
+            "--etcd-servers=http://127.0.0.1:{}",
+            ports.etcd_client
+        ))
         .arg(format!("--cert-dir={}", cert_dir.display()))
         .arg(format!("--tls-cert-file={}", pki.serving_cert.display()))
-        .arg(format!("--tls-private-key-file={}", pki.serving_key.display()))
+        .arg(format!(
+            "--tls-private-key-file={}",
+            pki.serving_key.display()
+        ))
         .arg(format!("--client-ca-file={}", pki.ca_cert.display()))
         .arg(format!("--secure-port={}", ports.apiserver))
         .arg("--bind-address=127.0.0.1")
@@ -54,8 +60,14 @@ pub(crate) fn kube_apiserver(
         .arg("--allow-privileged=true")
         .arg("--disable-admission-plugins=ServiceAccount")
         .arg("--authorization-mode=RBAC")
-        .arg(format!("--service-account-issuer=https://127.0.0.1:{}/", ports.apiserver))
-        .arg(format!("--service-account-key-file={}", pki.service_account_pub.display()))
+        .arg(format!(
+            "--service-account-issuer=https://127.0.0.1:{}/",
+            ports.apiserver
+        ))
+        .arg(format!(
+            "--service-account-key-file={}",
+            pki.service_account_pub.display()
+        ))
         .arg(format!(
             "--service-account-signing-key-file={}",
             pki.service_account_key.display()

@@ -80,7 +80,13 @@ impl ControlPlane {
             .prefix("gco-testenv-logs-")
             .tempdir()
             .map_err(io("create temporary directory in", &tmp))?;
-        let dirs = ["pki", "etcd", "apiserver-certs", "controller-manager-certs", "kubeconfigs"];
+        let dirs = [
+            "pki",
+            "etcd",
+            "apiserver-certs",
+            "controller-manager-certs",
+            "kubeconfigs",
+        ];
         for dir in dirs {
             let path = root.path().join(dir);
             std::fs::create_dir_all(&path).map_err(io("create directory", &path))?;
@@ -99,12 +105,20 @@ impl ControlPlane {
         wait_for_port(&mut etcd, "etcd", ports.etcd_client).await?;
 
         let mut apiserver = ChildProcess::spawn(
-            components::kube_apiserver(&binaries, &pki, &root.path().join("apiserver-certs"), ports),
+            components::kube_apiserver(
+                &binaries,
+                &pki,
+                &root.path().join("apiserver-certs"),
+                ports,
+            ),
             logs.path().join("kube-apiserver.log"),
         )?;
         let server = format!("https://127.0.0.1:{}", ports.apiserver);
         let kubeconfig = root.path().join("kubeconfigs").join("admin.kubeconfig");
-        let admin = Credentials::ClientCertificate { cert: &pki.admin_cert, key: &pki.admin_key };
+        let admin = Credentials::ClientCertificate {
+            cert: &pki.admin_cert,
+            key: &pki.admin_key,
+        };
         kubeconfig::write(&kubeconfig, &server, &pki, admin)?;
         let client = kubeconfig::client(&kubeconfig).await?;
         wait_until_ready(&client, &mut apiserver, &mut etcd).await?;
@@ -122,8 +136,10 @@ impl ControlPlane {
             root,
         };
         let controller_manager = control_plane.spawn_controller_manager()?;
-        *control_plane.controller_manager.get_mut().unwrap_or_else(|p| p.into_inner()) =
-            Some(controller_manager);
+        *control_plane
+            .controller_manager
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner()) = Some(controller_manager);
         tracing::info!(server = control_plane.server, logs = %control_plane.logs_dir().display(), "control plane ready");
         Ok(control_plane)
     }
@@ -162,7 +178,9 @@ impl ControlPlane {
     /// The directory holding `etcd.log`, `kube-apiserver.log` and
     /// `kube-controller-manager.log`. It survives a panicking test.
     pub fn logs_dir(&self) -> &Path {
-        self.logs.as_ref().map_or_else(|| self.root.path(), TempDir::path)
+        self.logs
+            .as_ref()
+            .map_or_else(|| self.root.path(), TempDir::path)
     }
 
     /// A scratch directory removed with the control plane, for test files.
@@ -191,10 +209,17 @@ impl Drop for ControlPlane {
     }
 }
 
-async fn wait_for_port(process: &mut ChildProcess, component: &'static str, port: u16) -> Result<()> {
+async fn wait_for_port(
+    process: &mut ChildProcess,
+    component: &'static str,
+    port: u16,
+) -> Result<()> {
     let deadline = Instant::now() + ETCD_TIMEOUT;
     loop {
-        if tokio::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)).await.is_ok() {
+        if tokio::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port))
+            .await
+            .is_ok()
+        {
             return Ok(());
         }
         check_running(process, component)?;

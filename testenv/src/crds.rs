@@ -36,7 +36,9 @@ impl ControlPlane {
             crds.extend(read_crds(&path)?);
         }
         if crds.is_empty() {
-            return Err(Error::NoCrds { dir: dir.to_path_buf() });
+            return Err(Error::NoCrds {
+                dir: dir.to_path_buf(),
+            });
         }
         let api: Api<CustomResourceDefinition> = Api::all(self.client());
         let params = PatchParams::apply(FIELD_MANAGER).force();
@@ -103,7 +105,10 @@ fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>> {
 
 fn read_crds(path: &Path) -> Result<Vec<CustomResourceDefinition>> {
     let text = std::fs::read_to_string(path).map_err(io("read", path))?;
-    let parse = |source| Error::ParseCrd { path: path.to_path_buf(), source };
+    let parse = |source| Error::ParseCrd {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut crds = Vec::new();
     for document in serde_yaml::Deserializer::from_str(&text) {
         let value = serde_yaml::Value::deserialize(document).map_err(parse)?;
@@ -130,6 +135,9 @@ mod tests {
         std::fs::write(&path, text).expect("write");
         let crds = read_crds(&path).expect("parse");
         assert_eq!(crds.len(), 1);
-        assert_eq!(crds[0].metadata.name.as_deref(), Some("widgets.example.com"));
+        assert_eq!(
+            crds[0].metadata.name.as_deref(),
+            Some("widgets.example.com")
+        );
     }
 }

@@ -87,9 +87,16 @@ pub enum Error {
 /// Result alias for the harness.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+pub(crate) fn io(
+    action: &'static str,
+    path: impl Into<PathBuf>,
+) -> impl FnOnce(std::io::Error) -> Error {
     let path = path.into();
-    move |source| Error::Io { action, path, source }
+    move |source| Error::Io {
+        action,
+        path,
+        source,
+    }
 }
 
 pub(crate) fn kube(action: impl Into<String>) -> impl FnOnce(kube::Error) -> Error {

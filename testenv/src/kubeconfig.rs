@@ -17,7 +17,12 @@ pub(crate) enum Credentials<'a> {
 
 /// Writes a kubeconfig for `server` with the given credentials to `path`
 /// (mode 0600, since it may hold a token).
-pub(crate) fn write(path: &Path, server: &str, pki: &Pki, credentials: Credentials<'_>) -> Result<()> {
+pub(crate) fn write(
+    path: &Path,
+    server: &str,
+    pki: &Pki,
+    credentials: Credentials<'_>,
+) -> Result<()> {
     let user = match credentials {
         Credentials::ClientCertificate { cert, key } => serde_json::json!({
             "client-certificate": cert,

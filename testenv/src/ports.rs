@@ -18,10 +18,11 @@ fn issued() -> &'static Mutex<HashSet<u16>> {
 /// so callers retry start-up when a component exits early.
 pub(crate) fn free_port() -> Result<u16> {
     for _ in 0..64 {
-        let listener =
-            TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(Error::AllocatePort)?;
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(Error::AllocatePort)?;
         let port = listener.local_addr().map_err(Error::AllocatePort)?.port();
-        let mut issued = issued().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut issued = issued()
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if issued.insert(port) {
             return Ok(port);
         }

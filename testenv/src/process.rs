@@ -47,9 +47,17 @@ impl ChildProcess {
             .stderr(stderr)
             .process_group(0)
             .spawn()
-            .map_err(|source| Error::SpawnProcess { program: program.clone(), source })?;
+            .map_err(|source| Error::SpawnProcess {
+                program: program.clone(),
+                source,
+            })?;
         tracing::debug!(program, pid = child.id(), log = %log_path.display(), "spawned child process");
-        Ok(Self { program, child, log_path, status: None })
+        Ok(Self {
+            program,
+            child,
+            log_path,
+            status: None,
+        })
     }
 
     /// The process id (also the process group id).
@@ -136,17 +144,20 @@ impl ChildProcess {
             return Ok(status);
         }
         self.signal(Signal::SIGKILL)?;
-        let status = self
-            .child
-            .wait()
-            .map_err(|source| Error::SpawnProcess { program: self.program.clone(), source })?;
+        let status = self.child.wait().map_err(|source| Error::SpawnProcess {
+            program: self.program.clone(),
+            source,
+        })?;
         self.status = Some(status);
         Ok(status)
     }
 
     fn signal(&self, signal: Signal) -> Result<()> {
         let pid = self.child.id();
-        let pgid = i32::try_from(pid).map_err(|_| Error::Signal { pid, source: nix::Error::EINVAL })?;
+        let pgid = i32::try_from(pid).map_err(|_| Error::Signal {
+            pid,
+            source: nix::Error::EINVAL,
+        })?;
         match killpg(Pid::from_raw(pgid), signal) {
             Ok(()) | Err(nix::Error::ESRCH) => Ok(()),
             Err(source) => Err(Error::Signal { pid, source }),
@@ -178,7 +189,10 @@ mod tests {
         let mut command = Command::new("sh");
         command.args(["-c", "echo started; echo oops >&2; exec sleep 600"]);
         let mut child = ChildProcess::spawn(command, &log).expect("spawn");
-        child.wait_for_log("oops", Duration::from_secs(10)).await.expect("log");
+        child
+            .wait_for_log("oops", Duration::from_secs(10))
+            .await
+            .expect("log");
         assert!(child.read_log().contains("started"));
         let pid = Pid::from_raw(i32::try_from(child.id()).expect("pid"));
         drop(child);
@@ -192,7 +206,10 @@ mod tests {
         command.args(["-c", "exec sleep 600"]);
         let mut child = ChildProcess::spawn(command, dir.path().join("c.log")).expect("spawn");
         assert!(child.is_running());
-        let status = child.terminate(Duration::from_secs(5)).await.expect("terminate");
+        let status = child
+            .terminate(Duration::from_secs(5))
+            .await
+            .expect("terminate");
         assert!(!status.success());
         assert!(!child.is_running());
     }

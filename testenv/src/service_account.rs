@@ -28,14 +28,24 @@ impl ControlPlane {
         let client = self.client();
         let post = PostParams::default();
         let namespace = Namespace {
-            metadata: ObjectMeta { name: Some(ns.to_owned()), ..ObjectMeta::default() },
+            metadata: ObjectMeta {
+                name: Some(ns.to_owned()),
+                ..ObjectMeta::default()
+            },
             ..Namespace::default()
         };
-        ignore_conflict(Api::<Namespace>::all(client.clone()).create(&post, &namespace).await)
-            .map_err(kube_err(format!("create namespace {ns}")))?;
+        ignore_conflict(
+            Api::<Namespace>::all(client.clone())
+                .create(&post, &namespace)
+                .await,
+        )
+        .map_err(kube_err(format!("create namespace {ns}")))?;
         let accounts: Api<ServiceAccount> = Api::namespaced(client, ns);
         let account = ServiceAccount {
-            metadata: ObjectMeta { name: Some(name.to_owned()), ..ObjectMeta::default() },
+            metadata: ObjectMeta {
+                name: Some(name.to_owned()),
+                ..ObjectMeta::default()
+            },
             ..ServiceAccount::default()
         };
         ignore_conflict(accounts.create(&post, &account).await)
@@ -51,7 +61,9 @@ impl ControlPlane {
         let token = accounts
             .create_token_request(name, &post, &request)
             .await
-            .map_err(kube_err(format!("request a token for service account {ns}/{name}")))?
+            .map_err(kube_err(format!(
+                "request a token for service account {ns}/{name}"
+            )))?
             .status
             .map(|status| status.token)
             .unwrap_or_default();
@@ -60,7 +72,12 @@ impl ControlPlane {
             .path()
             .join("kubeconfigs")
             .join(format!("sa-{ns}-{name}.kubeconfig"));
-        kubeconfig::write(&path, self.server_url(), &self.pki, Credentials::Token(&token))?;
+        kubeconfig::write(
+            &path,
+            self.server_url(),
+            &self.pki,
+            Credentials::Token(&token),
+        )?;
         Ok(path)
     }
 
