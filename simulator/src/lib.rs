@@ -1,1 +1,48 @@
-//! grafana.com simulator
+//! A grafana.com API simulator for tests, benchmarks and the demo.
+//!
+//! It serves, under `/api`, the Grafana Cloud endpoints the operator uses:
+//! stacks (`/instances`, `/orgs/{org}/instances`, readiness, restart), org
+//! API keys (`/orgs/{org}/api-keys`), stack API keys
+//! (`/instances/{slug}/api/auth/keys`) and provisioned data sources, with
+//! grafana.com's semantics: bearer tokens mapped to orgs, global slug
+//! uniqueness, 409 validation errors, deleted slugs reserved for a while,
+//! delayed readiness, and tokens returned only on create.
+//!
+//! Tests drive it through [`Control`] in-process, or over HTTP under `/_sim`
+//! (see [`control_http`]), including fault injection ([`Fault`]).
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use grafana_cloud_simulator::{Fault, Simulator};
+//! let sim = Simulator::builder().org("acme", "token-acme").start().await?;
+//! sim.control().inject(Fault::error_after(502).on("POST", "/api/instances").times(1));
+//! // ... point a client at sim.base_url() ...
+//! assert_eq!(sim.control().count("POST", "/api/instances"), 0);
+//! # Ok(()) }
+//! ```
+
+mod api;
+mod config;
+mod control;
+pub mod control_http;
+mod error;
+mod faults;
+mod model;
+mod pipeline;
+mod record;
+mod render;
+mod server;
+mod shared;
+mod state;
+mod token;
+mod validate;
+
+pub use crate::{
+    config::{Config, ForeignStack, OrgConfig, Timings, parse_duration},
+    control::{Control, OrgKeyView, OrgView, StackKeyView, StackView, StateView},
+    faults::{ActiveFault, Fault, FaultKind},
+    model::DataSource,
+    record::RecordedRequest,
+    server::{Simulator, SimulatorBuilder},
+    token::Token,
+};

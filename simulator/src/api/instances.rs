@@ -1,0 +1,108 @@
+//! Stack endpoints, readiness, restart and provisioned data sources.
+
+use axum::{Extension, Json, extract::Path};
+use serde_json::{Value, json};
+
+use super::{Body, Shr};
+use crate::{
+    error::ApiError,
+    render,
+    state::{Caller, NewStack, StackPatch},
+};
+
+type Reply = Result<Json<Value>, ApiError>;
+
+pub(super) async fn create(
+    shared: Shr,
+    Extension(caller): Extension<Caller>,
+    Body(body): Body<NewStack>,
+) -> Reply {
+    let mut state = shared.state();
+    let stack = state.create_stack(&caller, body)?;
+    Ok(Json(render::stack(stack)))
+}
+
+pub(super) async fn get(
+    shared: Shr,
+    Extension(caller): Extension<Caller>,
+    Path(slug): Path<String>,
+) -> Reply {
+    let mut state = shared.state();
+    Ok(Json(render::stack(state.get_stack(&caller, &slug)?)))
+}
+
+pub(super) async fn update(
+    shared: Shr,
+    Extension(caller): Extension<Caller>,
+    Path(slug): Path<String>,
+    Body(patch): Body<StackPatch>,
+) -> Reply {
+    let mut state = shared.state();
+    Ok(Json(render::stack(
+        state.update_stack(&caller, &slug, patch)?,
+    )))
+}
+
+pub(super) async fn delete(
+    shared: Shr,
+    Extension(caller): Extension<Caller>,
+    Path(slug): Path<String>,
+) -> Reply {
+    let mut state = shared.state();
+    Ok(Json(render::stack(state.delete_stack(&caller, &slug)?)))
+}
+
+pub(super) async fn restart(
+    shared: Shr,
+    Extension(caller): Extension<Caller>,
+    Path(slug): Path<String>,
+) -> Reply {
+    shared.state().restart_stack(&caller, &slug)?;
+    Ok(Json(json!(true)))
+}
+
+pub(super) async fn readiness(
+    shared: Shr,
+    Extension(caller): Extension<Caller>,
+    Path(slug): Path<String>,
+) -> Reply {
+    let ready = shared.state().readiness(&caller, &slug)?;
+    Ok(Json(json!({ "ready": ready })))
+}
+
+pub(super) async fn list(
+    shared: Shr,
+    Extension(caller): Extension<Caller>,
+    Path(org): Path<String>,
+) -> Reply {
+    let mut state = shared.state();
+    let items = state
+        .list_stacks(&caller, &org)?
+        .into_iter()
+        .map(render::stack)
+        .collect();
+    Ok(Json(render::list(items)))
+}
+
+pub(super) async fn datasources(
+    shared: Shr,
+    Extension(caller): Extension<Caller>,
+    Path(slug): Path<String>,
+) -> Reply {
+    let mut state = shared.state();
+    let items = state
+        .datasources(&caller, &slug)?
+        .iter()
+        .map(|d| json!(d))
+        .collect();
+    Ok(Json(render::list(items)))
+}
+
+pub(super) async fn delete_datasource(
+    shared: Shr,
+    Extension(caller): Extension<Caller>,
+    Path((slug, id)): Path<(String, String)>,
+) -> Reply {
+    let removed = shared.state().delete_datasource(&caller, &slug, &id)?;
+    Ok(Json(json!(removed)))
+}

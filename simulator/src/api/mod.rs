@@ -1,0 +1,90 @@
+//! The `/api` routes: the grafana.com endpoints the operator uses.
+
+mod instances;
+mod keys;
+
+use std::sync::Arc;
+
+use axum::{
+    Router,
+    extract::{FromRequest, Request, rejection::JsonRejection},
+    middleware,
+    routing::{delete, get, post},
+};
+use serde::de::DeserializeOwned;
+
+use crate::{error::ApiError, pipeline, shared::Shared};
+
+pub(crate) type Shr = axum::extract::State<Arc<Shared>>;
+
+/// A JSON body whose rejection is answered as grafana.com does (409).
+pub(crate) struct Body<T>(pub T);
+
+impl<S, T> FromRequest<S> for Body<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(invalid_body(&rejection)),
+        }
+    }
+}
+
+fn invalid_body(rejection: &JsonRejection) -> ApiError {
+    ApiError::invalid(format!("Invalid request body: {}", rejection.body_text()))
+}
+
+/// Is this route served by the stack's own Grafana (proxied by grafana.com)?
+pub(crate) fn is_stack_proxied(template: &str) -> bool {
+    template.starts_with("/api/instances/{slug}/api/")
+        || template.starts_with("/api/instances/{slug}/datasources")
+}
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/api/instances", post(instances::create))
+        .route(
+            "/api/instances/{slug}",
+            get(instances::get)
+                .post(instances::update)
+                .delete(instances::delete),
+        )
+        .route("/api/instances/{slug}/restart", post(instances::restart))
+        .route("/api/instances/{slug}/readiness", get(instances::readiness))
+        .route("/api/orgs/{org}/instances", get(instances::list))
+        .route(
+            "/api/instances/{slug}/datasources",
+            get(instances::datasources),
+        )
+        .route(
+            "/api/instances/{slug}/datasources/{id}",
+            delete(instances::delete_datasource),
+        )
+        .route(
+            "/api/instances/{slug}/api/auth/keys",
+            post(keys::create_stack_key),
+        )
+        .route(
+            "/api/orgs/{org}/api-keys",
+            get(keys::list_org_keys).post(keys::create_org_key),
+        )
+        .route(
+            "/api/orgs/{org}/api-keys/{name}",
+            get(keys::get_org_key).delete(keys::delete_org_key),
+        )
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            shared.clone(),
+            pipeline::pipeline,
+        ))
+        .with_state(shared)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("Route")
+}

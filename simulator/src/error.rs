@@ -1,0 +1,95 @@
+//! The grafana.com error envelope: `{code, message, requestId}`.
+
+use axum::{
+    Json,
+    http::{HeaderValue, StatusCode, header::RETRY_AFTER},
+    response::{IntoResponse, Response},
+};
+use serde_json::json;
+
+/// An error answered the way grafana.com answers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "InvalidCredentials",
+            "Login Required or invalid credentials",
+        )
+    }
+
+    pub fn forbidden() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "Forbidden", "Forbidden")
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!("{what} not found"),
+        )
+    }
+
+    /// 409 `Conflict`: the request collides with existing state.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "Conflict", message)
+    }
+
+    /// 409 `InvalidArgument`: grafana.com reports validation errors as 409.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "InvalidArgument", message)
+    }
+
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    /// The error a server failure of `status` answers with.
+    pub fn server(status: StatusCode) -> Self {
+        let code = match status {
+            StatusCode::SERVICE_UNAVAILABLE => "ServiceUnavailable",
+            StatusCode::BAD_GATEWAY => "BadGateway",
+            StatusCode::GATEWAY_TIMEOUT => "GatewayTimeout",
+            _ => "InternalServerError",
+        };
+        let message = status
+            .canonical_reason()
+            .unwrap_or("Internal Server Error")
+            .to_owned();
+        Self::new(status, code, message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "code": self.code,
+            "message": self.message,
+            "requestId": uuid::Uuid::new_v4().to_string(),
+        });
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}

@@ -1,0 +1,115 @@
+//! `grafana-cloud-simulator`: run the grafana.com simulator as a process.
+
+use std::{io::IsTerminal, net::SocketAddr, time::Duration};
+
+use clap::{Parser, ValueEnum};
+use grafana_cloud_simulator::{ForeignStack, Simulator, parse_duration};
+use tracing_subscriber::EnvFilter;
+
+/// A grafana.com API simulator for tests, benchmarks and the demo.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "SIMULATOR_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// An org and its bearer token, as SLUG=TOKEN; repeatable.
+    #[arg(long = "org", value_name = "SLUG=TOKEN", value_parser = parse_org, required = true)]
+    orgs: Vec<(String, String)>,
+    /// How long after creation a stack becomes ready.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    readiness_delay: Duration,
+    /// How long a deleted stack's slug stays reserved.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    deleted_slug_reservation: Duration,
+    /// Latency added to every /api request.
+    #[arg(long, default_value = "0ms", value_parser = parse_duration)]
+    latency: Duration,
+    /// Random extra latency, up to this much.
+    #[arg(long, default_value = "0ms", value_parser = parse_duration)]
+    jitter: Duration,
+    /// How requests for another org's stack are answered.
+    #[arg(long, value_enum, default_value = "forbidden")]
+    foreign_stack: ForeignStackArg,
+    /// Log format.
+    #[arg(long, value_enum, env = "SIMULATOR_LOG_FORMAT", default_value = "text")]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ForeignStackArg {
+    Forbidden,
+    NotFound,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+// The token goes into the simulator's config only; it is never printed.
+fn parse_org(value: &str) -> Result<(String, String), String> {
+    match value.split_once('=') {
+        Some((slug, token)) if !slug.is_empty() && !token.is_empty() => {
+            Ok((slug.to_owned(), token.to_owned()))
+        }
+        _ => Err("expected SLUG=TOKEN".to_owned()),
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let args = Args::parse();
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    match args.log_format {
+        LogFormat::Text => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(std::io::stdout().is_terminal())
+            .init(),
+        LogFormat::Json => tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .init(),
+    }
+    let mut builder = Simulator::builder()
+        .listen(args.listen)
+        .readiness_delay(args.readiness_delay)
+        .deleted_slug_reservation(args.deleted_slug_reservation)
+        .latency(args.latency, args.jitter)
+        .foreign_stack(match args.foreign_stack {
+            ForeignStackArg::Forbidden => ForeignStack::Forbidden,
+            ForeignStackArg::NotFound => ForeignStack::NotFound,
+        });
+    for (slug, token) in &args.orgs {
+        builder = builder.org(slug, token);
+    }
+    let simulator = builder.start().await?;
+    tracing::info!(base_url = %simulator.base_url(), control_url = %simulator.control_url(), "ready");
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    simulator.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

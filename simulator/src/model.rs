@@ -1,0 +1,111 @@
+//! The simulated objects: stacks, provisioned data sources and API keys.
+
+use std::{collections::BTreeMap, time::Instant};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::token::Token;
+
+/// An organisation known to the simulator.
+#[derive(Debug, Clone)]
+pub(crate) struct Org {
+    pub id: u64,
+    pub slug: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A Grafana Cloud stack (an "instance" in the API).
+#[derive(Debug, Clone)]
+pub(crate) struct Stack {
+    pub id: u64,
+    pub org_id: u64,
+    pub org_slug: String,
+    pub org_created_at: DateTime<Utc>,
+    pub slug: String,
+    pub name: String,
+    pub url: String,
+    pub region: String,
+    pub description: String,
+    pub labels: BTreeMap<String, String>,
+    pub delete_protection: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub ready_at: Instant,
+    pub deleted: Option<Deletion>,
+    pub restarts: u64,
+    pub datasources: Vec<DataSource>,
+    pub keys: Vec<StackKey>,
+}
+
+impl Stack {
+    pub fn is_deleted(&self) -> bool {
+        self.deleted.is_some()
+    }
+
+    pub fn status(&self) -> &'static str {
+        if self.is_deleted() {
+            "deleted"
+        } else {
+            "active"
+        }
+    }
+
+    pub fn is_ready(&self, now: Instant) -> bool {
+        !self.is_deleted() && now >= self.ready_at
+    }
+
+    pub fn default_url(slug: &str) -> String {
+        format!("https://{slug}.grafana.net")
+    }
+}
+
+/// When a stack was deleted, and until when its slug stays reserved.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Deletion {
+    pub at: DateTime<Utc>,
+    pub reserved_until: Instant,
+}
+
+/// A data source provisioned in a stack's Grafana.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DataSource {
+    pub id: u64,
+    pub instance_id: u64,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub access: String,
+    pub url: String,
+    pub user: String,
+    pub database: String,
+    pub basic_auth: bool,
+    pub basic_auth_user: String,
+    pub is_default: bool,
+    pub json_data: serde_json::Value,
+}
+
+/// An org-level API key (`/orgs/<org>/api-keys`).
+#[derive(Debug, Clone)]
+pub(crate) struct OrgKey {
+    pub id: u64,
+    pub org_id: u64,
+    pub org_slug: String,
+    pub name: String,
+    pub role: String,
+    pub token: Token,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A key created in a stack's Grafana (`/instances/<slug>/api/auth/keys`).
+#[derive(Debug, Clone)]
+pub(crate) struct StackKey {
+    pub id: u64,
+    pub name: String,
+    pub role: String,
+    pub token: Token,
+    pub seconds_to_live: Option<u64>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
