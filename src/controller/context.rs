@@ -1,0 +1,104 @@
+//! State shared by every reconcile: clients, configuration, the event recorder and the
+//! per-resource failure counters that drive backoff.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use kube::{
+    Client, Resource, ResourceExt,
+    runtime::events::{Event, EventType, Recorder, Reporter},
+};
+use tracing::warn;
+
+use crate::{grafana::GrafanaClient, metrics::Metrics};
+
+use super::credentials::DefaultCredentials;
+
+/// Operator-wide settings the controllers read.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Resync interval of converged resources.
+    pub resync_interval: Duration,
+    /// Maximum concurrent reconciles per controller.
+    pub concurrency: u16,
+    /// Fallback credentials for namespaces that the selector allows.
+    pub default_credentials: Option<DefaultCredentials>,
+}
+
+/// Shared by all reconciles of all controllers.
+pub struct Context {
+    pub kube: Client,
+    pub grafana: GrafanaClient,
+    pub config: Config,
+    pub metrics: Arc<Metrics>,
+    recorder: Recorder,
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+impl Context {
+    pub fn new(
+        kube: Client,
+        grafana: GrafanaClient,
+        config: Config,
+        metrics: Arc<Metrics>,
+    ) -> Arc<Self> {
+        let reporter = Reporter {
+            controller: "grafana-cloud-operator".into(),
+            instance: std::env::var("POD_NAME").ok(),
+        };
+        let recorder = Recorder::new(kube.clone(), reporter);
+        Arc::new(Self {
+            kube,
+            grafana,
+            config,
+            metrics,
+            recorder,
+            failures: Mutex::default(),
+        })
+    }
+
+    /// Publishes a Kubernetes Event about `obj`. Failing to publish is logged, never fatal.
+    /// `note` must never contain a token.
+    pub async fn event<K>(
+        &self,
+        obj: &K,
+        type_: EventType,
+        reason: &str,
+        action: &str,
+        note: String,
+    ) where
+        K: Resource<DynamicType = ()>,
+    {
+        let event = Event {
+            type_,
+            reason: reason.into(),
+            note: Some(note),
+            action: action.into(),
+            secondary: None,
+        };
+        if let Err(err) = self.recorder.publish(&event, &obj.object_ref(&())).await {
+            warn!(error = %err, reason, "failed to publish event");
+        }
+    }
+
+    /// Counts one more consecutive failure of `obj` and returns the new count.
+    pub fn record_failure<K: Resource<DynamicType = ()>>(&self, obj: &K) -> u32 {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let count = failures.entry(failure_key(obj)).or_default();
+        *count = count.saturating_add(1);
+        *count
+    }
+
+    /// Forgets the failures of `obj` after a successful reconcile.
+    pub fn record_success<K: Resource<DynamicType = ()>>(&self, obj: &K) {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        failures.remove(&failure_key(obj));
+    }
+}
+
+fn failure_key<K: Resource<DynamicType = ()>>(obj: &K) -> String {
+    format!("{}/{}", K::kind(&()), obj.uid().unwrap_or_default())
+}

@@ -1,0 +1,240 @@
+//! Errors of the controllers, how they map to condition reasons, and how soon to retry.
+
+use std::time::Duration;
+
+use crate::grafana;
+
+use super::conditions::Reason;
+
+/// A reconcile failure. Variants are named after what the operator tried to do.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("credentials Secret {namespace}/{name} does not exist")]
+    CredentialsSecretMissing { namespace: String, name: String },
+    #[error("credentials Secret {namespace}/{name} has no key {key:?}")]
+    CredentialsKeyMissing {
+        namespace: String,
+        name: String,
+        key: String,
+    },
+    #[error(
+        "the resource has no spec.credentials and namespace {namespace} is not allowed to use \
+         the operator's default credentials"
+    )]
+    NoDefaultCredentials { namespace: String },
+    #[error("credentials Secret {namespace}/{name} has no orgSlug, which organisation keys need")]
+    OrgSlugMissing { namespace: String, name: String },
+    #[error("failed to read {kind} {namespace}/{name}: {source}")]
+    ReadObject {
+        kind: &'static str,
+        namespace: String,
+        name: String,
+        source: kube::Error,
+    },
+    #[error("failed to write {kind} {namespace}/{name}: {source}")]
+    WriteObject {
+        kind: &'static str,
+        namespace: String,
+        name: String,
+        source: kube::Error,
+    },
+    #[error("failed to write the status of {namespace}/{name}: {source}")]
+    WriteStatus {
+        namespace: String,
+        name: String,
+        source: kube::Error,
+    },
+    #[error("invalid spec: {reason}")]
+    InvalidSpec { reason: String },
+    #[error("stack slug {slug} belongs to another organisation or resource: {detail}")]
+    SlugUnavailable { slug: String, detail: String },
+    #[error("stack slug {slug} was deleted recently; retrying in {wait:?}")]
+    SlugRecentlyDeleted { slug: String, wait: Duration },
+    #[error(transparent)]
+    Grafana(#[from] grafana::Error),
+    #[error("resource has no namespace")]
+    MissingNamespace,
+    #[error("failed to run the finalizer: {0}")]
+    Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
+}
+
+impl Error {
+    /// Fixed label for metrics and events: never built from dynamic text.
+    pub fn category(&self) -> &'static str {
+        match self {
+            Self::CredentialsSecretMissing { .. }
+            | Self::CredentialsKeyMissing { .. }
+            | Self::NoDefaultCredentials { .. }
+            | Self::OrgSlugMissing { .. } => "credentials",
+            Self::ReadObject { .. } | Self::WriteObject { .. } | Self::WriteStatus { .. } => {
+                "kubernetes"
+            }
+            Self::InvalidSpec { .. } => "invalid_spec",
+            Self::SlugUnavailable { .. } => "slug_unavailable",
+            Self::SlugRecentlyDeleted { .. } => "slug_recently_deleted",
+            Self::Grafana(err) => err.category(),
+            Self::MissingNamespace => "invalid_spec",
+            Self::Finalizer(err) => match err.as_ref() {
+                kube::runtime::finalizer::Error::ApplyFailed(inner)
+                | kube::runtime::finalizer::Error::CleanupFailed(inner) => inner.category(),
+                _ => "kubernetes",
+            },
+        }
+    }
+
+    /// The condition reason this error shows to the user.
+    pub fn reason(&self) -> Reason {
+        match self {
+            Self::CredentialsSecretMissing { .. }
+            | Self::CredentialsKeyMissing { .. }
+            | Self::NoDefaultCredentials { .. } => Reason::CredentialsNotFound,
+            Self::OrgSlugMissing { .. } | Self::InvalidSpec { .. } | Self::MissingNamespace => {
+                Reason::InvalidSpec
+            }
+            Self::ReadObject { .. } | Self::WriteObject { .. } | Self::WriteStatus { .. } => {
+                Reason::KubernetesError
+            }
+            Self::SlugUnavailable { .. } => Reason::SlugUnavailable,
+            Self::SlugRecentlyDeleted { .. } => Reason::SlugRecentlyDeleted,
+            Self::Grafana(err) if err.is_unauthorized() => Reason::Unauthorized,
+            Self::Grafana(err) if err.status() == Some(429) => Reason::RateLimited,
+            Self::Grafana(err) if err.is_invalid_argument() => Reason::InvalidSpec,
+            Self::Grafana(_) => Reason::ApiError,
+            Self::Finalizer(err) => match err.as_ref() {
+                kube::runtime::finalizer::Error::ApplyFailed(inner)
+                | kube::runtime::finalizer::Error::CleanupFailed(inner) => inner.reason(),
+                _ => Reason::KubernetesError,
+            },
+        }
+    }
+
+    /// How soon to try again after this error, given how many times in a row the resource
+    /// has failed. `None` means: wait for a change to the resource or a watched Secret.
+    pub fn retry_after(&self, failures: u32) -> Option<Duration> {
+        match self {
+            Self::Finalizer(err) => match err.as_ref() {
+                kube::runtime::finalizer::Error::ApplyFailed(inner)
+                | kube::runtime::finalizer::Error::CleanupFailed(inner) => {
+                    inner.retry_after(failures)
+                }
+                _ => Some(backoff(failures)),
+            },
+            // Fixing these takes a user action that triggers a new reconcile by itself.
+            Self::CredentialsSecretMissing { .. }
+            | Self::CredentialsKeyMissing { .. }
+            | Self::OrgSlugMissing { .. }
+            | Self::InvalidSpec { .. }
+            | Self::MissingNamespace => None,
+            // The namespace's labels may change, and that is not watched: look again slowly.
+            Self::NoDefaultCredentials { .. } => Some(SLOW_RETRY),
+            // Someone else may release the slug; look again slowly.
+            Self::SlugUnavailable { .. } => Some(SLOW_RETRY),
+            Self::SlugRecentlyDeleted { wait, .. } => Some(*wait + SLUG_WAIT_MARGIN),
+            Self::ReadObject { .. } | Self::WriteObject { .. } | Self::WriteStatus { .. } => {
+                Some(backoff(failures))
+            }
+            Self::Grafana(err) => grafana_retry(err, failures),
+        }
+    }
+}
+
+/// Retry delay after a grafana.com error.
+fn grafana_retry(err: &grafana::Error, failures: u32) -> Option<Duration> {
+    if err.is_unauthorized() {
+        return Some(SLOW_RETRY);
+    }
+    if let Some(after) = err.retry_after() {
+        return Some(after.max(Duration::from_secs(1)));
+    }
+    if err.is_invalid_argument() || err.is_slug_unavailable() {
+        return None;
+    }
+    Some(backoff(failures))
+}
+
+/// Slow retry for errors a user usually has to fix elsewhere (a token, a slug owner).
+pub const SLOW_RETRY: Duration = Duration::from_secs(300);
+/// Added to grafana.com's "wait for Ns" so that the retry lands after the reservation ends.
+pub const SLUG_WAIT_MARGIN: Duration = Duration::from_secs(2);
+const BACKOFF_BASE: Duration = Duration::from_secs(1);
+const BACKOFF_MAX: Duration = Duration::from_secs(300);
+
+/// Exponential backoff with full jitter in the upper half: 1 s, 2 s, 4 s … capped at 5 min.
+pub fn backoff(failures: u32) -> Duration {
+    let exp = BACKOFF_BASE
+        .saturating_mul(1u32 << failures.min(16))
+        .min(BACKOFF_MAX);
+    jittered(exp, 0.5)
+}
+
+/// `base` scaled by a random factor in `[1 - spread, 1]`.
+pub fn jittered(base: Duration, spread: f64) -> Duration {
+    let factor = 1.0 - spread * rand::random::<f64>();
+    base.mul_f64(factor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_errors_wait_for_a_change() {
+        let err = Error::CredentialsSecretMissing {
+            namespace: "a".into(),
+            name: "b".into(),
+        };
+        assert_eq!(err.retry_after(3), None);
+        assert_eq!(err.reason(), Reason::CredentialsNotFound);
+        assert_eq!(err.category(), "credentials");
+        let err = Error::InvalidSpec { reason: "x".into() };
+        assert_eq!(err.retry_after(0), None);
+        assert_eq!(err.reason(), Reason::InvalidSpec);
+    }
+
+    #[test]
+    fn recently_deleted_slug_waits_for_the_reservation_plus_margin() {
+        let err = Error::SlugRecentlyDeleted {
+            slug: "s".into(),
+            wait: Duration::from_secs(30),
+        };
+        assert_eq!(err.retry_after(0), Some(Duration::from_secs(32)));
+        assert_eq!(err.reason(), Reason::SlugRecentlyDeleted);
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        for failures in 0..40 {
+            let delay = backoff(failures);
+            let ceiling = BACKOFF_BASE
+                .saturating_mul(1u32 << failures.min(16))
+                .min(BACKOFF_MAX);
+            assert!(delay <= ceiling, "{failures}: {delay:?} > {ceiling:?}");
+            assert!(
+                delay >= ceiling / 2,
+                "{failures}: {delay:?} < half of {ceiling:?}"
+            );
+        }
+        assert!(backoff(30) <= BACKOFF_MAX);
+    }
+
+    #[test]
+    fn categories_are_fixed_strings() {
+        let errs = [
+            Error::MissingNamespace,
+            Error::SlugUnavailable {
+                slug: "s".into(),
+                detail: "d".into(),
+            },
+            Error::NoDefaultCredentials {
+                namespace: "n".into(),
+            },
+        ];
+        for err in errs {
+            assert!(
+                err.category()
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '_')
+            );
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! The controllers and what they share.
+
+pub mod conditions;
+mod context;
+pub mod credentials;
+pub mod error;
+pub mod stack;
+mod status;
+pub mod watch;
+
+pub use context::{Config, Context};
+pub use error::Error;
+
+use std::{fmt::Debug, future::Future, pin::Pin, sync::Arc};
+
+use kube::{
+    Api, Client, Resource, ResourceExt,
+    core::NamespaceResourceScope,
+    runtime::{controller::Action, reflector::ObjectRef},
+};
+use tracing::{debug, warn};
+
+/// Resolves when the operator should stop; every controller gets a clone.
+pub type Shutdown = futures::future::Shared<Pin<Box<dyn Future<Output = ()> + Send + Sync>>>;
+
+/// An `Api` over one namespace, or over all namespaces when `scope` is `None`.
+pub fn scoped_api<K>(client: &Client, scope: Option<&str>) -> Api<K>
+where
+    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>,
+{
+    match scope {
+        Some(namespace) => Api::namespaced(client.clone(), namespace),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// Decides when a failed reconcile runs again (STYLE: "fix it" errors wait for a change,
+/// transient ones back off, honouring Retry-After).
+pub fn error_policy<K: Resource<DynamicType = ()>>(
+    obj: Arc<K>,
+    err: &Error,
+    ctx: Arc<Context>,
+) -> Action {
+    let failures = ctx.record_failure(obj.as_ref());
+    let retry = err.retry_after(failures.saturating_sub(1));
+    warn!(
+        kind = %K::kind(&()),
+        namespace = obj.namespace().unwrap_or_default(),
+        name = %obj.name_any(),
+        category = err.category(),
+        failures,
+        retry_in = ?retry,
+        error = %err,
+        "reconcile failed"
+    );
+    retry.map_or_else(Action::await_change, Action::requeue)
+}
+
+/// Logs what a controller reports for each reconcile.
+pub fn log_result<K: Resource, E: std::fmt::Display>(
+    kind: &'static str,
+    result: Result<(ObjectRef<K>, Action), E>,
+) where
+    K::DynamicType: Debug,
+{
+    match result {
+        Ok((obj, action)) => debug!(kind, object = %obj, ?action, "reconciled"),
+        Err(err) => debug!(kind, error = %err, "reconcile did not complete"),
+    }
+}

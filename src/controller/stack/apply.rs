@@ -1,0 +1,269 @@
+//! Converging a GrafanaStack: read before create, adopt only what is ours or explicitly
+//! adoptable, correct drift, wait for readiness, restart and remove data sources on request.
+
+use std::time::Duration;
+
+use k8s_openapi::jiff::Timestamp;
+use kube::{
+    ResourceExt,
+    runtime::{controller::Action, events::EventType},
+};
+use tracing::info;
+
+use super::desired::{self, Ownership};
+use crate::{
+    controller::{
+        Context, Error,
+        conditions::{self, Readiness, Reason},
+        credentials::{self, Credentials},
+        error::jittered,
+        status,
+    },
+    crd::{DatasourceStatus, GrafanaStack, GrafanaStackStatus},
+    grafana::Stack,
+};
+
+/// What a successful pass decided.
+struct Outcome {
+    readiness: Readiness,
+    action: Action,
+}
+
+pub async fn apply(obj: &GrafanaStack, ctx: &Context) -> Result<Action, Error> {
+    let current = obj.status.clone().unwrap_or_default();
+    let mut next = current.clone();
+    let result = converge(obj, ctx, &mut next).await;
+    let readiness = match &result {
+        Ok(outcome) => outcome.readiness.clone(),
+        Err(err) => Readiness::not_ready(err.reason(), err.to_string()),
+    };
+    next.conditions = conditions::with_ready(
+        &next.conditions,
+        &readiness,
+        obj.metadata.generation,
+        Timestamp::now(),
+    );
+    next.observed_generation = obj.metadata.generation;
+    status::write_if_changed(ctx, obj, obj.status.as_ref(), &next).await?;
+    if result.is_ok() {
+        ctx.record_success(obj);
+    }
+    result.map(|outcome| outcome.action)
+}
+
+async fn converge(
+    obj: &GrafanaStack,
+    ctx: &Context,
+    status: &mut GrafanaStackStatus,
+) -> Result<Outcome, Error> {
+    let namespace = obj.namespace().ok_or(Error::MissingNamespace)?;
+    let creds = credentials::resolve(ctx, &namespace, obj.spec.credentials.as_ref()).await?;
+    let uid = obj.uid().unwrap_or_default();
+    let slug = &obj.spec.slug;
+
+    let existing = ctx
+        .grafana
+        .get_stack(&creds.token, slug)
+        .await?
+        .filter(|s| !s.is_deleted());
+    let mut remote = match existing {
+        None => create(obj, ctx, &creds, &uid).await?,
+        Some(stack) => {
+            match desired::ownership(&stack, &uid, desired::adopt_requested(obj.annotations())) {
+                Ownership::Owned => stack,
+                Ownership::Adoptable => {
+                    if !status.managed {
+                        ctx.event(
+                            obj,
+                            EventType::Normal,
+                            "Adopted",
+                            "Adopt",
+                            format!("adopted existing stack {slug}"),
+                        )
+                        .await;
+                    }
+                    stack
+                }
+                Ownership::Foreign => {
+                    status.managed = false;
+                    return Err(Error::SlugUnavailable {
+                    slug: slug.clone(),
+                    detail: "a stack with this slug exists and was not created by this resource; \
+                             set the annotation grafanacloud.operator.dev/adopt: \"true\" to manage it"
+                        .into(),
+                });
+                }
+            }
+        }
+    };
+    status.managed = true;
+
+    let update = desired::drift(&obj.spec, &uid, &remote);
+    if !update.is_empty() {
+        remote = ctx
+            .grafana
+            .update_stack(&creds.token, slug, &update)
+            .await?;
+        ctx.event(
+            obj,
+            EventType::Normal,
+            "Updated",
+            "Update",
+            format!("updated stack {slug} to match spec"),
+        )
+        .await;
+    }
+    let stack_changed = status.id != Some(remote.id);
+    desired::record_remote(status, &remote);
+
+    let was_ready = conditions::is_ready(&status.conditions) && !stack_changed;
+    if !was_ready && !ctx.grafana.stack_ready(&creds.token, remote.id).await? {
+        let since = provisioning_since(status);
+        return Ok(Outcome {
+            readiness: Readiness::not_ready(
+                Reason::StackProvisioning,
+                format!("waiting for stack {slug} to become ready"),
+            ),
+            action: Action::requeue(desired::readiness_poll_delay(since)),
+        });
+    }
+
+    if let Some(value) = desired::pending_restart(obj.annotations(), status) {
+        ctx.grafana.restart_stack(&creds.token, slug).await?;
+        status.last_restart_request = Some(value.to_string());
+        info!(slug, "restarted stack");
+        ctx.event(
+            obj,
+            EventType::Normal,
+            "Restarted",
+            "Restart",
+            format!("restarted stack {slug} (request {value})"),
+        )
+        .await;
+    }
+
+    let generation_changed = obj.metadata.generation != status.observed_generation;
+    if stack_changed || desired::datasources_stale(&obj.spec, status, generation_changed) {
+        sync_datasources(obj, ctx, &creds, status).await?;
+    }
+
+    Ok(Outcome {
+        readiness: Readiness::ready(format!("stack {slug} is ready at {}", remote.url)),
+        action: Action::requeue(jittered(resync_interval(obj, ctx), 0.1)),
+    })
+}
+
+/// Creates the stack; on a failure that may hide a committed create, reads it back.
+async fn create(
+    obj: &GrafanaStack,
+    ctx: &Context,
+    creds: &Credentials,
+    uid: &str,
+) -> Result<Stack, Error> {
+    let slug = &obj.spec.slug;
+    let request = desired::create_request(&obj.spec, uid);
+    match ctx.grafana.create_stack(&creds.token, &request).await {
+        Ok(stack) => {
+            ctx.event(
+                obj,
+                EventType::Normal,
+                "Created",
+                "Create",
+                format!("created stack {slug}"),
+            )
+            .await;
+            Ok(stack)
+        }
+        Err(err) => {
+            if let Some(wait) = err.deleted_recently_wait() {
+                return Err(Error::SlugRecentlyDeleted {
+                    slug: slug.clone(),
+                    wait,
+                });
+            }
+            if err.is_slug_unavailable() {
+                return Err(Error::SlugUnavailable {
+                    slug: slug.clone(),
+                    detail: err.to_string(),
+                });
+            }
+            let maybe_committed = err.status().is_none_or(|code| code >= 500);
+            if !maybe_committed {
+                return Err(err.into());
+            }
+            // The create may have gone through: adopt the stack only if it carries our label.
+            let readback = ctx.grafana.get_stack(&creds.token, slug).await?;
+            match readback.filter(|s| !s.is_deleted()) {
+                Some(stack) if desired::ownership(&stack, uid, false) == Ownership::Owned => {
+                    ctx.event(
+                        obj,
+                        EventType::Normal,
+                        "Created",
+                        "Create",
+                        format!(
+                            "created stack {slug} (confirmed by reading it back after an error)"
+                        ),
+                    )
+                    .await;
+                    Ok(stack)
+                }
+                _ => Err(err.into()),
+            }
+        }
+    }
+}
+
+/// Lists the stack's provisioned data sources, deleting those the spec asks to remove.
+async fn sync_datasources(
+    obj: &GrafanaStack,
+    ctx: &Context,
+    creds: &Credentials,
+    status: &mut GrafanaStackStatus,
+) -> Result<(), Error> {
+    let slug = &obj.spec.slug;
+    let mut kept = Vec::new();
+    for ds in ctx.grafana.list_datasources(&creds.token, slug).await? {
+        if obj.spec.remove_datasources.contains(&ds.name) {
+            ctx.grafana
+                .delete_datasource(&creds.token, slug, ds.id)
+                .await?;
+            ctx.event(
+                obj,
+                EventType::Normal,
+                "DatasourceRemoved",
+                "Delete",
+                format!("removed data source {} from stack {slug}", ds.name),
+            )
+            .await;
+        } else {
+            kept.push(DatasourceStatus {
+                id: ds.id,
+                name: ds.name,
+                type_: ds.kind,
+            });
+        }
+    }
+    status.datasources = kept;
+    Ok(())
+}
+
+/// How long the stack has been waiting for readiness, from the Ready condition's last flip.
+fn provisioning_since(status: &GrafanaStackStatus) -> Duration {
+    conditions::ready_condition(&status.conditions)
+        .filter(|c| c.status == "False" && c.reason == Reason::StackProvisioning.as_str())
+        .and_then(|c| {
+            Timestamp::now()
+                .duration_since(c.last_transition_time.0)
+                .try_into()
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+fn resync_interval(obj: &GrafanaStack, ctx: &Context) -> Duration {
+    obj.spec
+        .resync_interval
+        .as_deref()
+        .and_then(|text| humantime::parse_duration(text).ok())
+        .unwrap_or(ctx.config.resync_interval)
+}

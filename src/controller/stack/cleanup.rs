@@ -1,0 +1,116 @@
+//! Deleting a GrafanaStack: remove the remote stack when the policy says so and the operator
+//! manages it, and always say in status and events what the delete is waiting for.
+
+use std::time::Duration;
+
+use k8s_openapi::jiff::Timestamp;
+use kube::{
+    ResourceExt,
+    runtime::{controller::Action, events::EventType},
+};
+
+use super::desired::{self, Ownership};
+use crate::{
+    controller::{
+        Context, Error,
+        conditions::{self, Readiness, Reason},
+        credentials, status,
+    },
+    crd::{DeletionPolicy, GrafanaStack},
+};
+
+/// How often a delete that grafana.com refuses is tried again.
+const BLOCKED_RETRY: Duration = Duration::from_secs(60);
+
+pub async fn cleanup(obj: &GrafanaStack, ctx: &Context) -> Result<Action, Error> {
+    let slug = &obj.spec.slug;
+    if obj.spec.deletion_policy == DeletionPolicy::Retain {
+        ctx.event(
+            obj,
+            EventType::Normal,
+            "Retained",
+            "Delete",
+            format!("left stack {slug} in place (deletionPolicy Retain)"),
+        )
+        .await;
+        return Ok(Action::await_change());
+    }
+    match delete_remote(obj, ctx).await {
+        Ok(()) => Ok(Action::await_change()),
+        Err(err) => {
+            let blocked = matches!(&err, Error::Grafana(e) if e.status() == Some(409));
+            let (reason, hint) = if blocked {
+                (
+                    Reason::DeleteBlocked,
+                    "grafana.com refused the delete (is delete protection on?)",
+                )
+            } else {
+                (Reason::Deleting, "the stack could not be deleted yet")
+            };
+            let message = format!(
+                "{hint}: {err}; the operator keeps retrying. Set spec.deletionPolicy: Retain to remove \
+                 the resource and keep the stack"
+            );
+            ctx.event(
+                obj,
+                EventType::Warning,
+                reason.as_str(),
+                "Delete",
+                message.clone(),
+            )
+            .await;
+            let mut next = obj.status.clone().unwrap_or_default();
+            next.conditions = conditions::with_ready(
+                &next.conditions,
+                &Readiness::not_ready(reason, message),
+                obj.metadata.generation,
+                Timestamp::now(),
+            );
+            status::write_if_changed(ctx, obj, obj.status.as_ref(), &next).await?;
+            if blocked {
+                Ok(Action::requeue(BLOCKED_RETRY))
+            } else {
+                Err(err)
+            }
+        }
+    }
+}
+
+/// Deletes the remote stack if this resource manages it. Absent stacks count as deleted.
+async fn delete_remote(obj: &GrafanaStack, ctx: &Context) -> Result<(), Error> {
+    let slug = &obj.spec.slug;
+    let namespace = obj.namespace().ok_or(Error::MissingNamespace)?;
+    let creds = credentials::resolve(ctx, &namespace, obj.spec.credentials.as_ref()).await?;
+    let Some(remote) = ctx
+        .grafana
+        .get_stack(&creds.token, slug)
+        .await?
+        .filter(|s| !s.is_deleted())
+    else {
+        return Ok(());
+    };
+    let uid = obj.uid().unwrap_or_default();
+    let status = obj.status.clone().unwrap_or_default();
+    let adopted = status.managed && status.id == Some(remote.id);
+    if desired::ownership(&remote, &uid, false) != Ownership::Owned && !adopted {
+        ctx.event(
+            obj,
+            EventType::Normal,
+            "Retained",
+            "Delete",
+            format!("left stack {slug} in place: this resource did not create or adopt it"),
+        )
+        .await;
+        return Ok(());
+    }
+    ctx.grafana.delete_stack(&creds.token, slug).await?;
+    ctx.event(
+        obj,
+        EventType::Normal,
+        "Deleted",
+        "Delete",
+        format!("deleted stack {slug}"),
+    )
+    .await;
+    Ok(())
+}

@@ -1,0 +1,144 @@
+//! Pure decisions of the GrafanaStack controller: what to send to grafana.com and what to
+//! write into status. No I/O here, so each rule has a plain unit test.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use crate::{
+    crd::{self, GrafanaStackSpec, GrafanaStackStatus, OWNER_LABEL},
+    grafana::{CreateStack, Stack, UpdateStack},
+};
+
+/// The name a stack gets when `spec.name` is empty.
+pub fn desired_name(spec: &GrafanaStackSpec) -> String {
+    spec.name
+        .clone()
+        .unwrap_or_else(|| format!("{}.grafana.net", spec.slug))
+}
+
+/// The user's labels plus the ownership label that identifies this resource.
+pub fn desired_labels(spec: &GrafanaStackSpec, uid: &str) -> BTreeMap<String, String> {
+    let mut labels = spec.labels.clone();
+    labels.insert(OWNER_LABEL.to_string(), uid.to_string());
+    labels
+}
+
+/// The body of the create call.
+pub fn create_request(spec: &GrafanaStackSpec, uid: &str) -> CreateStack {
+    CreateStack {
+        name: desired_name(spec),
+        slug: spec.slug.clone(),
+        url: spec.url.clone(),
+        region: spec.region.clone(),
+        description: spec.description.clone(),
+        labels: desired_labels(spec, uid),
+    }
+}
+
+/// The fields that differ between spec and the remote stack. An empty update means no drift.
+/// `url` is only compared when the spec sets a custom domain.
+pub fn drift(spec: &GrafanaStackSpec, uid: &str, remote: &Stack) -> UpdateStack {
+    let name = desired_name(spec);
+    let description = spec.description.clone().unwrap_or_default();
+    let labels = desired_labels(spec, uid);
+    UpdateStack {
+        name: (remote.name != name).then_some(name),
+        description: (remote.description.clone().unwrap_or_default() != description)
+            .then_some(description),
+        labels: (remote.labels != labels).then_some(labels),
+        url: spec
+            .url
+            .clone()
+            .filter(|url| url.trim_end_matches('/') != remote.url.trim_end_matches('/')),
+    }
+}
+
+/// Who a remote stack with the resource's slug belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ownership {
+    /// It carries this resource's ownership label: the operator created it.
+    Owned,
+    /// Not ours, but the resource asks to adopt it.
+    Adoptable,
+    /// Not ours and no adoption requested: never touch it.
+    Foreign,
+}
+
+pub fn ownership(remote: &Stack, uid: &str, adopt_requested: bool) -> Ownership {
+    if remote
+        .labels
+        .get(OWNER_LABEL)
+        .is_some_and(|owner| owner == uid)
+    {
+        Ownership::Owned
+    } else if adopt_requested {
+        Ownership::Adoptable
+    } else {
+        Ownership::Foreign
+    }
+}
+
+/// Whether the annotations ask for adoption (`grafanacloud.operator.dev/adopt: "true"`).
+pub fn adopt_requested(annotations: &BTreeMap<String, String>) -> bool {
+    annotations
+        .get(crd::ADOPT_ANNOTATION)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+/// The restart value to act on, if the annotation holds one not yet acted on.
+pub fn pending_restart<'a>(
+    annotations: &'a BTreeMap<String, String>,
+    status: &GrafanaStackStatus,
+) -> Option<&'a str> {
+    let requested = annotations.get(crd::RESTART_ANNOTATION)?;
+    (status.last_restart_request.as_deref() != Some(requested.as_str())).then_some(requested)
+}
+
+/// Copies the stack's identity, state and endpoints into status.
+pub fn record_remote(status: &mut GrafanaStackStatus, remote: &Stack) {
+    status.id = Some(remote.id);
+    status.org_slug = Some(remote.org_slug.clone()).filter(|s| !s.is_empty());
+    status.url = Some(remote.url.clone()).filter(|s| !s.is_empty());
+    status.cloud_status = Some(remote.status.clone()).filter(|s| !s.is_empty());
+    status.region_slug = Some(remote.region_slug.clone()).filter(|s| !s.is_empty());
+    let e = remote.endpoints();
+    let conv = |e: Option<crate::grafana::Endpoint>| {
+        e.map(|e| crd::Endpoint {
+            url: e.url,
+            user_id: e.id,
+        })
+    };
+    let endpoints = crd::StackEndpoints {
+        prometheus: conv(e.prometheus),
+        loki: conv(e.loki),
+        tempo: conv(e.tempo),
+        alertmanager: conv(e.alertmanager),
+        graphite: conv(e.graphite),
+        profiles: conv(e.profiles),
+    };
+    status.endpoints = (endpoints != crd::StackEndpoints::default()).then_some(endpoints);
+}
+
+/// Whether the data sources must be listed again: on first readiness, after a spec change,
+/// or while a data source that should be removed is still recorded.
+pub fn datasources_stale(
+    spec: &GrafanaStackSpec,
+    status: &GrafanaStackStatus,
+    generation_changed: bool,
+) -> bool {
+    generation_changed
+        || status.datasources.is_empty()
+        || status
+            .datasources
+            .iter()
+            .any(|d| spec.remove_datasources.contains(&d.name))
+}
+
+/// Delay before the next readiness check: grows with the time the stack has been
+/// provisioning, from 2 s up to 30 s.
+pub fn readiness_poll_delay(provisioning_for: Duration) -> Duration {
+    provisioning_for.clamp(Duration::from_secs(2), Duration::from_secs(30))
+}
+
+#[cfg(test)]
+#[path = "desired_tests.rs"]
+mod tests;

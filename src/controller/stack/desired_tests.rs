@@ -1,0 +1,167 @@
+#![allow(clippy::unwrap_used)]
+
+use std::{collections::BTreeMap, time::Duration};
+
+use serde_json::json;
+
+use super::*;
+use crate::crd::{DatasourceStatus, DeletionPolicy};
+
+const UID: &str = "0d5f6c1e-4c7e-4a43-9a1b-2f1f6a7e9b10";
+
+fn spec(slug: &str) -> GrafanaStackSpec {
+    GrafanaStackSpec {
+        slug: slug.into(),
+        name: None,
+        url: None,
+        region: Some("eu".into()),
+        description: Some("team stack".into()),
+        labels: BTreeMap::from([("team".into(), "a".into())]),
+        deletion_policy: DeletionPolicy::Delete,
+        remove_datasources: vec![],
+        resync_interval: None,
+        credentials: None,
+    }
+}
+
+fn remote(labels: serde_json::Value) -> Stack {
+    serde_json::from_value(json!({
+        "id": 42, "slug": "acme", "name": "acme.grafana.net", "description": "team stack",
+        "url": "https://acme.grafana.net", "status": "active", "orgSlug": "org",
+        "regionSlug": "eu", "labels": labels,
+        "hmInstancePromUrl": "https://prom.example", "hmInstancePromId": 7,
+        "hlInstanceUrl": "", "hlInstanceId": 8
+    }))
+    .unwrap()
+}
+
+#[test]
+fn create_request_defaults_the_name_and_adds_the_ownership_label() {
+    let req = create_request(&spec("acme"), UID);
+    assert_eq!(req.name, "acme.grafana.net");
+    assert_eq!(req.slug, "acme");
+    assert_eq!(req.region.as_deref(), Some("eu"));
+    assert_eq!(req.labels.get(OWNER_LABEL).map(String::as_str), Some(UID));
+    assert_eq!(req.labels.get("team").map(String::as_str), Some("a"));
+}
+
+#[test]
+fn no_drift_when_remote_matches() {
+    let remote = remote(json!({"team": "a", OWNER_LABEL: UID}));
+    assert!(drift(&spec("acme"), UID, &remote).is_empty());
+}
+
+#[test]
+fn drift_names_only_changed_fields() {
+    let remote = remote(json!({"team": "b", OWNER_LABEL: UID}));
+    let mut spec = spec("acme");
+    spec.name = Some("Acme".into());
+    let update = drift(&spec, UID, &remote);
+    assert_eq!(update.name.as_deref(), Some("Acme"));
+    assert_eq!(
+        update.labels.unwrap().get("team").map(String::as_str),
+        Some("a")
+    );
+    assert!(update.description.is_none());
+    assert!(update.url.is_none());
+}
+
+#[test]
+fn url_drift_only_when_spec_sets_a_custom_domain() {
+    let remote = remote(json!({"team": "a", OWNER_LABEL: UID}));
+    let mut spec = spec("acme");
+    assert!(drift(&spec, UID, &remote).url.is_none());
+    spec.url = Some("https://grafana.example.com".into());
+    assert_eq!(
+        drift(&spec, UID, &remote).url.as_deref(),
+        Some("https://grafana.example.com")
+    );
+}
+
+#[test]
+fn removed_description_is_cleared() {
+    let remote = remote(json!({"team": "a", OWNER_LABEL: UID}));
+    let mut spec = spec("acme");
+    spec.description = None;
+    assert_eq!(drift(&spec, UID, &remote).description.as_deref(), Some(""));
+}
+
+#[test]
+fn ownership_needs_the_label_or_the_adopt_annotation() {
+    let ours = remote(json!({OWNER_LABEL: UID}));
+    let other = remote(json!({OWNER_LABEL: "someone-else"}));
+    let unlabeled = remote(json!({}));
+    assert_eq!(ownership(&ours, UID, false), Ownership::Owned);
+    assert_eq!(ownership(&other, UID, false), Ownership::Foreign);
+    assert_eq!(ownership(&unlabeled, UID, false), Ownership::Foreign);
+    assert_eq!(ownership(&unlabeled, UID, true), Ownership::Adoptable);
+}
+
+#[test]
+fn adopt_annotation_must_say_true() {
+    let ann = |v: &str| BTreeMap::from([(crd::ADOPT_ANNOTATION.to_string(), v.to_string())]);
+    assert!(adopt_requested(&ann("true")));
+    assert!(adopt_requested(&ann("True")));
+    assert!(!adopt_requested(&ann("yes")));
+    assert!(!adopt_requested(&BTreeMap::new()));
+}
+
+#[test]
+fn restart_fires_once_per_value() {
+    let ann = BTreeMap::from([(
+        crd::RESTART_ANNOTATION.to_string(),
+        "2026-11-27T10:00".to_string(),
+    )]);
+    let mut status = GrafanaStackStatus::default();
+    assert_eq!(pending_restart(&ann, &status), Some("2026-11-27T10:00"));
+    status.last_restart_request = Some("2026-11-27T10:00".into());
+    assert_eq!(pending_restart(&ann, &status), None);
+    assert_eq!(pending_restart(&BTreeMap::new(), &status), None);
+}
+
+#[test]
+fn status_records_identity_and_present_endpoints_only() {
+    let mut status = GrafanaStackStatus::default();
+    record_remote(&mut status, &remote(json!({})));
+    assert_eq!(status.id, Some(42));
+    assert_eq!(status.org_slug.as_deref(), Some("org"));
+    assert_eq!(status.cloud_status.as_deref(), Some("active"));
+    let endpoints = status.endpoints.unwrap();
+    assert_eq!(endpoints.prometheus.unwrap().user_id, Some(7));
+    assert!(
+        endpoints.loki.is_none(),
+        "an empty URL means the stack has no such service"
+    );
+}
+
+#[test]
+fn datasources_are_relisted_only_when_needed() {
+    let mut spec = spec("acme");
+    let mut status = GrafanaStackStatus::default();
+    assert!(datasources_stale(&spec, &status, false), "never listed yet");
+    status.datasources = vec![DatasourceStatus {
+        id: 1,
+        name: "usage".into(),
+        type_: "prometheus".into(),
+    }];
+    assert!(!datasources_stale(&spec, &status, false));
+    assert!(datasources_stale(&spec, &status, true), "spec changed");
+    spec.remove_datasources = vec!["usage".into()];
+    assert!(
+        datasources_stale(&spec, &status, false),
+        "a data source awaits removal"
+    );
+}
+
+#[test]
+fn readiness_polling_backs_off_from_2s_to_30s() {
+    assert_eq!(readiness_poll_delay(Duration::ZERO), Duration::from_secs(2));
+    assert_eq!(
+        readiness_poll_delay(Duration::from_secs(5)),
+        Duration::from_secs(5)
+    );
+    assert_eq!(
+        readiness_poll_delay(Duration::from_secs(600)),
+        Duration::from_secs(30)
+    );
+}

@@ -1,0 +1,78 @@
+//! The GrafanaStack controller (SPEC §3).
+
+mod apply;
+mod cleanup;
+pub mod desired;
+
+use std::sync::Arc;
+
+use kube::{
+    Api, ResourceExt,
+    runtime::{
+        controller::Action,
+        finalizer::{Event as FinalizerEvent, finalizer},
+    },
+};
+use tracing::{Instrument, info_span};
+
+use crate::crd::{FINALIZER, GrafanaStack};
+
+use super::{Context, Error};
+
+/// Reconciles one GrafanaStack: converge it, or clean up when it is being deleted.
+pub async fn reconcile(obj: Arc<GrafanaStack>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let namespace = obj.namespace().ok_or(Error::MissingNamespace)?;
+    let span = info_span!(
+        "reconcile",
+        kind = "GrafanaStack",
+        namespace = %namespace,
+        name = %obj.name_any(),
+        reconcile_id = %uuid::Uuid::new_v4(),
+    );
+    let started = std::time::Instant::now();
+    let result = async {
+        let api: Api<GrafanaStack> = Api::namespaced(ctx.kube.clone(), &namespace);
+        let action = finalizer(&api, FINALIZER, obj, |event| async {
+            match event {
+                FinalizerEvent::Apply(obj) => apply::apply(&obj, &ctx).await,
+                FinalizerEvent::Cleanup(obj) => cleanup::cleanup(&obj, &ctx).await,
+            }
+        })
+        .await
+        .map_err(|err| Error::Finalizer(Box::new(err)))?;
+        Ok(action)
+    }
+    .instrument(span)
+    .await;
+    let failure = result.as_ref().err().map(Error::category);
+    ctx.metrics
+        .reconciled("GrafanaStack", started.elapsed(), failure);
+    result
+}
+
+/// Runs the GrafanaStack controller over `scope` (one namespace, or all) until `shutdown`.
+pub async fn run(ctx: Arc<Context>, scope: Option<String>, shutdown: super::Shutdown) {
+    use futures::StreamExt;
+    use k8s_openapi::api::core::v1::Secret;
+    use kube::{
+        core::PartialObjectMeta,
+        runtime::{Controller, controller, watcher},
+    };
+
+    let api: Api<GrafanaStack> = super::scoped_api(&ctx.kube, scope.as_deref());
+    let secrets: Api<PartialObjectMeta<Secret>> = super::scoped_api(&ctx.kube, scope.as_deref());
+    let controller = Controller::new(api, watcher::Config::default().any_semantic());
+    let store = controller.store();
+    let default = ctx.config.default_credentials.clone();
+    controller
+        .with_config(controller::Config::default().concurrency(ctx.config.concurrency))
+        .watches(
+            secrets,
+            watcher::Config::default().any_semantic(),
+            move |secret| super::watch::credential_users(&store, default.as_ref(), &secret),
+        )
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile, super::error_policy, ctx)
+        .for_each(|result| async move { super::log_result("GrafanaStack", result) })
+        .await;
+}

@@ -1,0 +1,140 @@
+//! Prometheus metrics, in OpenMetrics format. Every label value comes from a fixed set
+//! (kinds, error categories, endpoint templates, methods, status codes), never from free text.
+
+use std::time::Duration;
+
+use prometheus_client::{
+    encoding::{EncodeLabelSet, text::encode},
+    metrics::{counter::Counter, family::Family, histogram::Histogram},
+    registry::Registry,
+};
+
+use crate::grafana::RequestObserver;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    pub kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FailureLabels {
+    pub kind: &'static str,
+    pub category: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub endpoint: &'static str,
+    pub method: String,
+    /// HTTP status code, or `none` when no response arrived.
+    pub status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct EndpointLabels {
+    pub endpoint: &'static str,
+    pub method: String,
+}
+
+/// All metrics of the operator.
+pub struct Metrics {
+    registry: Registry,
+    pub reconciles: Family<KindLabels, Counter>,
+    pub reconcile_failures: Family<FailureLabels, Counter>,
+    pub reconcile_duration: Family<KindLabels, Histogram>,
+    pub grafana_requests: Family<RequestLabels, Counter>,
+    pub grafana_request_duration: Family<EndpointLabels, Histogram>,
+}
+
+fn duration_histogram() -> Histogram {
+    Histogram::new([
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    ])
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let reconciles = Family::<KindLabels, Counter>::default();
+        let reconcile_failures = Family::<FailureLabels, Counter>::default();
+        let reconcile_duration =
+            Family::<KindLabels, Histogram>::new_with_constructor(duration_histogram);
+        let grafana_requests = Family::<RequestLabels, Counter>::default();
+        let grafana_request_duration =
+            Family::<EndpointLabels, Histogram>::new_with_constructor(duration_histogram);
+        let mut registry = Registry::with_prefix("grafana_cloud_operator");
+        registry.register("reconciles", "Reconciles run, per kind", reconciles.clone());
+        registry.register(
+            "reconcile_failures",
+            "Failed reconciles, per kind and error category",
+            reconcile_failures.clone(),
+        );
+        registry.register(
+            "reconcile_duration_seconds",
+            "Duration of reconciles, per kind",
+            reconcile_duration.clone(),
+        );
+        registry.register(
+            "grafana_requests",
+            "Requests to grafana.com, per endpoint template, method and status",
+            grafana_requests.clone(),
+        );
+        registry.register(
+            "grafana_request_duration_seconds",
+            "Latency of grafana.com requests, per endpoint template and method",
+            grafana_request_duration.clone(),
+        );
+        Self {
+            registry,
+            reconciles,
+            reconcile_failures,
+            reconcile_duration,
+            grafana_requests,
+            grafana_request_duration,
+        }
+    }
+}
+
+impl Metrics {
+    /// Records one finished reconcile.
+    pub fn reconciled(&self, kind: &'static str, elapsed: Duration, failure: Option<&'static str>) {
+        self.reconciles.get_or_create(&KindLabels { kind }).inc();
+        self.reconcile_duration
+            .get_or_create(&KindLabels { kind })
+            .observe(elapsed.as_secs_f64());
+        if let Some(category) = failure {
+            self.reconcile_failures
+                .get_or_create(&FailureLabels { kind, category })
+                .inc();
+        }
+    }
+
+    /// The OpenMetrics text of every metric.
+    pub fn encode(&self) -> Result<String, std::fmt::Error> {
+        let mut out = String::new();
+        encode(&mut out, &self.registry)?;
+        Ok(out)
+    }
+}
+
+impl RequestObserver for Metrics {
+    fn observe(
+        &self,
+        endpoint: &'static str,
+        method: &str,
+        status: Option<u16>,
+        elapsed: Duration,
+    ) {
+        let status = status.map_or_else(|| "none".to_string(), |s| s.to_string());
+        let method = method.to_string();
+        self.grafana_requests
+            .get_or_create(&RequestLabels {
+                endpoint,
+                method: method.clone(),
+                status,
+            })
+            .inc();
+        self.grafana_request_duration
+            .get_or_create(&EndpointLabels { endpoint, method })
+            .observe(elapsed.as_secs_f64());
+    }
+}

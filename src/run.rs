@@ -1,0 +1,188 @@
+//! `grafana-cloud-operator run`: wires clients, controllers and servers together.
+
+use std::{process::ExitCode, sync::Arc, time::Duration};
+
+use futures::FutureExt;
+use tracing::{error, info};
+
+use crate::{
+    cli::RunArgs,
+    controller::{self, Config, Context, Shutdown, credentials::DefaultCredentials},
+    grafana::{ClientOptions, GrafanaClient},
+    http::{self, Readiness},
+    metrics::Metrics,
+    selector::parse_selector,
+    telemetry,
+};
+
+/// How long in-flight reconciles may take to finish after SIGTERM.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Runs the operator until SIGTERM or SIGINT.
+pub fn main(args: RunArgs) -> ExitCode {
+    let log_level = match telemetry::init(args.log_format, &args.log_level) {
+        Ok(handle) => handle,
+        Err(err) => {
+            eprintln!("invalid --log-level {:?}: {err}", args.log_level);
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            error!(error = %err, "failed to start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args, log_level)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            error!(error = %err, "operator stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Why the operator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("failed to install the TLS crypto provider")]
+    CryptoProvider,
+    #[error("failed to connect to Kubernetes: {0}")]
+    Kubernetes(#[source] kube::Error),
+    #[error(transparent)]
+    Grafana(#[from] crate::grafana::Error),
+    #[error("invalid --default-credentials-secret {0:?}: expected namespace/name")]
+    DefaultCredentialsSecret(String),
+    #[error(transparent)]
+    Selector(#[from] crate::selector::ParseSelectorError),
+    #[error("failed to bind {what} on {addr}: {source}")]
+    Bind {
+        what: &'static str,
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+async fn run(args: RunArgs, log_level: telemetry::LogLevelHandle) -> Result<(), StartError> {
+    rustls::crypto::ring::default_provider()
+        .install_default()
+        .map_err(|_| StartError::CryptoProvider)?;
+    let kube = kube::Client::try_default()
+        .await
+        .map_err(StartError::Kubernetes)?;
+    let metrics = Arc::new(Metrics::default());
+    let grafana = GrafanaClient::new(
+        args.grafana_api_url.clone(),
+        ClientOptions {
+            timeout: args.api_timeout,
+            observer: Some(metrics.clone()),
+            ..ClientOptions::default()
+        },
+    )?;
+    let config = Config {
+        resync_interval: args.resync_interval,
+        concurrency: args.concurrency,
+        default_credentials: default_credentials(&args)?,
+    };
+    let ctx = Context::new(kube, grafana, config, metrics.clone());
+
+    let readiness = Readiness::default();
+    let (health_addr, health) =
+        http::health_server(args.health_addr, readiness.clone(), Some(log_level))
+            .await
+            .map_err(|source| StartError::Bind {
+                what: "the health server",
+                addr: args.health_addr,
+                source,
+            })?;
+    let (metrics_addr, metrics_srv) = http::metrics_server(args.metrics_addr, metrics)
+        .await
+        .map_err(|source| StartError::Bind {
+            what: "the metrics server",
+            addr: args.metrics_addr,
+            source,
+        })?;
+    tokio::spawn(health);
+    tokio::spawn(metrics_srv);
+    info!(%health_addr, %metrics_addr, api = %args.grafana_api_url, namespaces = ?args.namespaces, "starting");
+
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let stop: std::pin::Pin<Box<dyn Future<Output = ()> + Send + Sync>> = Box::pin(async move {
+        let _ = stop_rx.wait_for(|stopped| *stopped).await;
+    });
+    let shutdown: Shutdown = stop.shared();
+    let scopes: Vec<Option<String>> = if args.namespaces.is_empty() {
+        vec![None]
+    } else {
+        args.namespaces.iter().cloned().map(Some).collect()
+    };
+    let mut controllers = Vec::new();
+    for scope in scopes {
+        controllers.push(tokio::spawn(controller::stack::run(
+            ctx.clone(),
+            scope.clone(),
+            shutdown.clone(),
+        )));
+    }
+    readiness.set(true);
+    shutdown.clone().await;
+    readiness.set(false);
+    info!("shutting down; draining in-flight reconciles");
+    let drained = tokio::time::timeout(DRAIN_TIMEOUT, futures::future::join_all(controllers)).await;
+    if drained.is_err() {
+        info!(timeout = ?DRAIN_TIMEOUT, "reconciles still running at the drain timeout; exiting");
+    }
+    Ok(())
+}
+
+fn default_credentials(args: &RunArgs) -> Result<Option<DefaultCredentials>, StartError> {
+    let Some(reference) = &args.default_credentials_secret else {
+        return Ok(None);
+    };
+    let (namespace, name) = reference
+        .split_once('/')
+        .filter(|(ns, name)| !ns.is_empty() && !name.is_empty())
+        .ok_or_else(|| StartError::DefaultCredentialsSecret(reference.clone()))?;
+    let namespace_selector = args
+        .default_credentials_namespace_selector
+        .as_deref()
+        .map(parse_selector)
+        .transpose()?;
+    Ok(Some(DefaultCredentials {
+        namespace: namespace.into(),
+        name: name.into(),
+        key: args.default_credentials_key.clone(),
+        namespace_selector,
+    }))
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(err) => {
+                    error!(error = %err, "failed to listen for SIGTERM");
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
