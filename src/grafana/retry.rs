@@ -1,0 +1,265 @@
+//! When the client retries a failed request on its own, and how long it waits.
+//!
+//! The rules, in order:
+//! - 409 and other 4xx answers are never retried: they need a decision by the caller.
+//! - 429, and 503 `Loading` from a stack that is starting, mean the request was
+//!   not processed: retry any request after `Retry-After`, unless grafana.com
+//!   asks for longer than [`RetryPolicy::max_retry_after`]; then the caller
+//!   gets the error and requeues.
+//! - Other 5xx answers, timeouts and dropped connections are retried with
+//!   bounded exponential backoff and jitter, but only for idempotent requests.
+//!   A create may have been committed, so the caller must read back instead.
+//! - A connection that could not be opened never reached grafana.com, so any
+//!   request can be retried.
+
+use std::time::{Duration, SystemTime};
+
+/// Bounds on the client's own retries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    /// The first backoff delay; it doubles with each retry.
+    pub backoff_base: Duration,
+    /// The largest backoff delay.
+    pub backoff_max: Duration,
+    /// The longest `Retry-After` the client waits out itself.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_retries: 3,
+            backoff_base: Duration::from_millis(250),
+            backoff_max: Duration::from_secs(4),
+            max_retry_after: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What a failed attempt looked like, reduced to what the decision needs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct AttemptOutcome<'a> {
+    /// `None` when there was no HTTP answer (timeout, network error).
+    pub status: Option<u16>,
+    pub code: Option<&'a str>,
+    pub retry_after: Option<Duration>,
+    /// The connection could not be opened, so the request was never sent.
+    pub not_sent: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Decision {
+    Retry(Duration),
+    GiveUp,
+}
+
+impl RetryPolicy {
+    /// Decides about the attempt that just failed. `retries_done` counts the
+    /// retries already made; `jitter` is a random number in `[0, 1)`.
+    pub(crate) fn decide(
+        &self,
+        outcome: &AttemptOutcome<'_>,
+        retries_done: u32,
+        idempotent: bool,
+        jitter: f64,
+    ) -> Decision {
+        if retries_done >= self.max_retries {
+            return Decision::GiveUp;
+        }
+        let backoff = self.backoff(retries_done, jitter);
+        let honour = |retry_after: Option<Duration>, floor: Duration| match retry_after {
+            Some(wait) if wait > self.max_retry_after => Decision::GiveUp,
+            Some(wait) => Decision::Retry(wait.max(floor)),
+            None => Decision::Retry(backoff),
+        };
+        match outcome.status {
+            Some(429) => honour(outcome.retry_after, Duration::ZERO),
+            Some(503) if outcome.code == Some("Loading") => {
+                honour(outcome.retry_after, Duration::ZERO)
+            }
+            Some(500..=599) if idempotent => honour(outcome.retry_after, backoff),
+            Some(_) => Decision::GiveUp,
+            None if idempotent || outcome.not_sent => Decision::Retry(backoff),
+            None => Decision::GiveUp,
+        }
+    }
+
+    /// Exponential backoff with "equal jitter": half the delay is fixed, the
+    /// other half random, so that delays stay bounded but spread out.
+    pub(crate) fn backoff(&self, retries_done: u32, jitter: f64) -> Duration {
+        let factor = 2u32.saturating_pow(retries_done.min(16));
+        let delay = self
+            .backoff_base
+            .saturating_mul(factor)
+            .min(self.backoff_max);
+        let half = delay / 2;
+        half + half.mul_f64(jitter.clamp(0.0, 1.0))
+    }
+}
+
+/// Parses a `Retry-After` value: delay-seconds or an HTTP date.
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    if let Ok(seconds) = value.parse::<f64>() {
+        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let at = SystemTime::from(at.with_timezone(&chrono::Utc));
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy {
+            max_retries: 3,
+            backoff_base: Duration::from_millis(100),
+            backoff_max: Duration::from_millis(1000),
+            max_retry_after: Duration::from_secs(60),
+        }
+    }
+
+    fn status(code: u16) -> AttemptOutcome<'static> {
+        AttemptOutcome {
+            status: Some(code),
+            ..AttemptOutcome::default()
+        }
+    }
+
+    #[test]
+    fn server_errors_retry_only_idempotent_requests() {
+        let p = policy();
+        assert!(matches!(
+            p.decide(&status(502), 0, true, 0.5),
+            Decision::Retry(_)
+        ));
+        assert_eq!(p.decide(&status(502), 0, false, 0.5), Decision::GiveUp);
+    }
+
+    #[test]
+    fn conflicts_and_client_errors_are_never_retried() {
+        let p = policy();
+        for code in [400, 401, 403, 404, 409, 422] {
+            assert_eq!(
+                p.decide(&status(code), 0, true, 0.5),
+                Decision::GiveUp,
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn rate_limits_wait_for_retry_after_even_for_creates() {
+        let p = policy();
+        let limited = AttemptOutcome {
+            retry_after: Some(Duration::from_secs(7)),
+            ..status(429)
+        };
+        assert_eq!(
+            p.decide(&limited, 0, false, 0.5),
+            Decision::Retry(Duration::from_secs(7))
+        );
+    }
+
+    #[test]
+    fn a_retry_after_beyond_the_cap_goes_back_to_the_caller() {
+        let p = policy();
+        let limited = AttemptOutcome {
+            retry_after: Some(Duration::from_secs(3600)),
+            ..status(429)
+        };
+        assert_eq!(p.decide(&limited, 0, true, 0.5), Decision::GiveUp);
+    }
+
+    #[test]
+    fn a_loading_stack_is_retried_after_its_retry_after() {
+        let p = policy();
+        let loading = AttemptOutcome {
+            code: Some("Loading"),
+            retry_after: Some(Duration::from_secs(10)),
+            ..status(503)
+        };
+        assert_eq!(
+            p.decide(&loading, 1, false, 0.0),
+            Decision::Retry(Duration::from_secs(10))
+        );
+    }
+
+    #[test]
+    fn timeouts_retry_only_idempotent_requests_but_refused_connections_always() {
+        let p = policy();
+        let timeout = AttemptOutcome::default();
+        assert!(matches!(
+            p.decide(&timeout, 0, true, 0.5),
+            Decision::Retry(_)
+        ));
+        assert_eq!(p.decide(&timeout, 0, false, 0.5), Decision::GiveUp);
+        let refused = AttemptOutcome {
+            not_sent: true,
+            ..AttemptOutcome::default()
+        };
+        assert!(matches!(
+            p.decide(&refused, 0, false, 0.5),
+            Decision::Retry(_)
+        ));
+    }
+
+    #[test]
+    fn retries_stop_after_the_budget() {
+        let p = policy();
+        assert_eq!(p.decide(&status(503), 3, true, 0.5), Decision::GiveUp);
+        assert_eq!(p.decide(&status(429), 3, true, 0.5), Decision::GiveUp);
+    }
+
+    #[test]
+    fn backoff_grows_exponentially_within_bounds() {
+        let p = policy();
+        assert_eq!(p.backoff(0, 0.0), Duration::from_millis(50));
+        assert_eq!(p.backoff(0, 1.0), Duration::from_millis(100));
+        assert_eq!(p.backoff(2, 0.0), Duration::from_millis(200));
+        assert_eq!(p.backoff(10, 1.0), Duration::from_millis(1000));
+        assert_eq!(p.backoff(u32::MAX, 0.999), p.backoff(40, 0.999));
+        for n in 0..40 {
+            let d = p.backoff(n, 0.7);
+            assert!(
+                d <= p.backoff_max && d >= Duration::from_millis(50),
+                "{n}: {d:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn retry_after_accepts_seconds_and_http_dates() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_767);
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse_retry_after(" 1.5 ", now),
+            Some(Duration::from_millis(1500))
+        );
+        // 784111777 is Sun, 06 Nov 1994 08:49:37 GMT.
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(
+            parse_retry_after(
+                "Sun, 06 Nov 1994 08:49:37 GMT",
+                now + Duration::from_secs(60)
+            ),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-3", now), None);
+    }
+}
