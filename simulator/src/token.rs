@@ -1,6 +1,6 @@
 //! Secret values (bearer tokens, issued keys) that must never reach logs.
 
-use std::fmt;
+use std::{borrow::Borrow, fmt};
 
 use rand::{Rng, distr::Alphanumeric};
 use serde::{Deserialize, Serialize};
@@ -29,6 +29,13 @@ impl Token {
 
     /// The secret value itself.
     pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+// Lets maps keyed by `Token` be queried with a `&str` (same hash as `String`).
+impl Borrow<str> for Token {
+    fn borrow(&self) -> &str {
         &self.0
     }
 }

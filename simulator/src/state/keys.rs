@@ -54,8 +54,7 @@ impl State {
         };
         self.next_key_id += 1;
         if key.role == "Admin" {
-            self.key_tokens
-                .insert(key.token.expose().to_owned(), org.id);
+            self.key_tokens.insert(key.token.clone(), org.id);
         }
         tracing::info!(org = %org.slug, key = %key.name, role = %key.role, "org API key created");
         self.org_keys.push(key.clone());

@@ -18,6 +18,7 @@ use crate::{
     config::{Config, ForeignStack, Timings},
     error::ApiError,
     model::{Org, OrgKey, Stack},
+    token::Token,
 };
 
 /// The organisation a request authenticated as.
@@ -34,9 +35,9 @@ pub(crate) struct State {
     foreign_stack: ForeignStack,
     orgs: Vec<Org>,
     /// Configured bearer tokens, by value, to the org they authenticate as.
-    org_tokens: HashMap<String, u64>,
+    org_tokens: HashMap<Token, u64>,
     /// Admin org API keys authenticate as their org too, while they exist.
-    key_tokens: HashMap<String, u64>,
+    key_tokens: HashMap<Token, u64>,
     stacks: BTreeMap<u64, Stack>,
     slugs: HashMap<String, u64>,
     org_keys: Vec<OrgKey>,
@@ -63,7 +64,7 @@ impl State {
                     id
                 }
             };
-            org_tokens.insert(org.token.expose().to_owned(), id);
+            org_tokens.insert(org.token.clone(), id);
         }
         Self {
             timings: config.timings,
