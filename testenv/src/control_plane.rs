@@ -17,6 +17,7 @@ use crate::{
     kubeconfig::{self, Credentials},
     ports::free_port,
     process::ChildProcess,
+    sweep,
 };
 
 /// Set to keep the logs directory even when no test panicked.
@@ -72,12 +73,14 @@ impl ControlPlane {
 
     async fn try_start(binaries: Binaries) -> Result<Self> {
         let tmp = std::env::temp_dir();
+        static SWEEP: std::sync::Once = std::sync::Once::new();
+        SWEEP.call_once(|| sweep::sweep_stale(&tmp));
         let root = tempfile::Builder::new()
-            .prefix("gco-testenv-")
+            .prefix(sweep::ROOT_PREFIX)
             .tempdir()
             .map_err(io("create temporary directory in", &tmp))?;
         let logs = tempfile::Builder::new()
-            .prefix("gco-testenv-logs-")
+            .prefix(sweep::LOGS_PREFIX)
             .tempdir()
             .map_err(io("create temporary directory in", &tmp))?;
         let dirs = [
@@ -91,6 +94,7 @@ impl ControlPlane {
             let path = root.path().join(dir);
             std::fs::create_dir_all(&path).map_err(io("create directory", &path))?;
         }
+        sweep::record_owner(root.path())?;
         let pki = Pki::generate(&root.path().join("pki"))?;
         let ports = Ports {
             etcd_client: free_port()?,
@@ -102,6 +106,7 @@ impl ControlPlane {
             components::etcd(&binaries, &root.path().join("etcd"), ports),
             logs.path().join("etcd.log"),
         )?;
+        sweep::record_component(root.path(), etcd.id())?;
         wait_for_port(&mut etcd, "etcd", ports.etcd_client).await?;
 
         let mut apiserver = ChildProcess::spawn(
@@ -113,6 +118,7 @@ impl ControlPlane {
             ),
             logs.path().join("kube-apiserver.log"),
         )?;
+        sweep::record_component(root.path(), apiserver.id())?;
         let server = format!("https://127.0.0.1:{}", ports.apiserver);
         let kubeconfig = root.path().join("kubeconfigs").join("admin.kubeconfig");
         let admin = Credentials::ClientCertificate {
@@ -145,14 +151,16 @@ impl ControlPlane {
     }
 
     pub(crate) fn spawn_controller_manager(&self) -> Result<ChildProcess> {
-        ChildProcess::spawn(
+        let process = ChildProcess::spawn(
             components::kube_controller_manager(
                 &self.binaries,
                 &self.kubeconfig,
                 &self.root.path().join("controller-manager-certs"),
             ),
             self.logs_dir().join("kube-controller-manager.log"),
-        )
+        )?;
+        sweep::record_component(self.root.path(), process.id())?;
+        Ok(process)
     }
 
     /// A client authenticated as cluster admin (group `system:masters`).

@@ -14,7 +14,9 @@
 //! ```
 //!
 //! Everything is torn down when the [`ControlPlane`] is dropped, also when a
-//! test panics; the component logs of a panicking test are kept.
+//! test panics; the component logs of a panicking test are kept. Control
+//! planes left behind by a test process that was killed outright are removed
+//! when the next one starts.
 
 mod binaries;
 mod certs;
@@ -26,6 +28,7 @@ mod kubeconfig;
 mod ports;
 mod process;
 mod service_account;
+mod sweep;
 
 pub use binaries::{
     BIN_DIR_ENV, Binaries, CACHE_DIR_ENV, default_bin_dir, etcd_version, kubernetes_version,

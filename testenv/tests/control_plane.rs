@@ -222,3 +222,12 @@ async fn control_planes_run_in_parallel_and_clean_up_after_themselves() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn api_server_reports_the_pinned_version() {
+    let cp = start().await;
+    let info = cp.client().apiserver_version().await.unwrap();
+    assert_eq!(info.git_version, testenv::kubernetes_version());
+    let kubeconfig = std::fs::read_to_string(cp.kubeconfig_path()).unwrap();
+    assert!(kubeconfig.contains(cp.server_url()), "{kubeconfig}");
+}

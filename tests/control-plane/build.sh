@@ -34,6 +34,19 @@ if have_all; then
   exit 0
 fi
 
+# One build at a time per version; a waiting caller then finds the cache filled.
+mkdir -p "$cache_root"
+exec 9>"$cache_root/$name.lock"
+if ! flock -n 9; then
+  log "another build is running; waiting for it"
+  flock 9
+fi
+if have_all; then
+  log "cached binaries found"
+  echo "$bin"
+  exit 0
+fi
+
 command -v go >/dev/null || { log "go is not installed"; exit 1; }
 
 export CGO_ENABLED=0
@@ -81,8 +94,17 @@ staging_modules="$(awk '$2 == "=>" && $3 ~ /^\.\/staging\/src\// { print $1 }' "
 } >"$work/kube/go.mod"
 log "wrapper module: $(wc -l <<<"$staging_modules") staging modules replaced with $staging_version"
 
+# Stamp the version the binaries report (/version, kubectl version).
+minor="${K8S_VERSION#v1.}"
+minor="${minor%%.*}"
+ldflags=""
+for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  ldflags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+  ldflags+=" -X $pkg.gitTreeState=clean"
+done
+
 log "building kube-apiserver and kube-controller-manager (go build -p $parallelism)"
-(cd "$work/kube" && go build -p "$parallelism" -o "$staging/" \
+(cd "$work/kube" && go build -p "$parallelism" -ldflags "${ldflags# }" -o "$staging/" \
   k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager)
 
 # --- etcd --------------------------------------------------------------------
@@ -99,7 +121,8 @@ etcd_gomod="$(cd "$work/etcd" && go mod download -json "go.etcd.io/etcd/server/v
   echo
   echo "tool go.etcd.io/etcd/server/v3"
 } >"$work/etcd/go.mod"
-(cd "$work/etcd" && go build -p "$parallelism" -o "$staging/etcd" go.etcd.io/etcd/server/v3)
+(cd "$work/etcd" && go build -p "$parallelism" -ldflags "-X go.etcd.io/etcd/api/v3/version.GitSHA=$ETCD_VERSION" \
+  -o "$staging/etcd" go.etcd.io/etcd/server/v3)
 
 for b in "${binaries[@]}"; do
   [[ -x "$staging/$b" ]] || { log "missing $b after build"; exit 1; }
