@@ -285,7 +285,10 @@ impl RequestError {
     }
 
     pub fn is_slug_unavailable(&self) -> bool {
+        // "That url is not available: … deleted recently, wait for 30s" is
+        // temporary, not someone else's slug.
         self.status() == Some(409)
+            && self.deleted_recently_wait().is_none()
             && (self.code() == Some("SlugUnavailable")
                 || self
                     .message()

@@ -94,6 +94,21 @@ fn deleted_recently_gives_the_wait() {
 }
 
 #[test]
+fn deleted_recently_is_not_a_taken_slug_even_when_the_url_is_not_available() {
+    let err = create(answered(
+        409,
+        Some("Conflict"),
+        Some(
+            "That url is not available: a stack with this slug was deleted recently, \
+             wait for 12s before creating it again",
+        ),
+    ));
+    assert_eq!(err.deleted_recently_wait(), Some(Duration::from_secs(12)));
+    assert!(!err.is_slug_unavailable());
+    assert!(!err.is_invalid_argument());
+}
+
+#[test]
 fn wait_is_read_only_from_a_conflict() {
     let err = create(answered(400, None, Some("wait for 30s")));
     assert_eq!(err.deleted_recently_wait(), None);
