@@ -123,6 +123,20 @@ async fn rendered_manifests_are_accepted_by_the_api_server() {
         assert_applied_cleanly(&format!("the chart with the {set} values"), &output);
     }
 
+    // The clean runs above are meaningful: a weakened pod is reported by Pod Security.
+    let weakened = helm_template(None, &["securityContext.allowPrivilegeEscalation=true"]);
+    let output = run_with_stdin(
+        &mut kubectl(&control_plane, &["apply", "--dry-run=server", "-f", "-"]),
+        &weakened.stdout,
+    );
+    assert!(
+        output
+            .stderr
+            .contains("would violate PodSecurity \"restricted:latest\""),
+        "Pod Security did not report a pod allowing privilege escalation:\n{}",
+        output.stderr
+    );
+
     if has_crds {
         let examples = deploy.join("examples");
         let output = run(&mut kubectl(

@@ -16,7 +16,10 @@ const SERVICE_ACCOUNT: &str = "gco-grafana-cloud-operator";
 
 /// Applies the chart rendered with `values_file` for real, and returns a kubeconfig that
 /// authenticates with a token of its ServiceAccount.
-async fn install_chart_rbac(control_plane: &ControlPlane, values_file: Option<&str>) -> PathBuf {
+pub async fn install_chart_rbac(
+    control_plane: &ControlPlane,
+    values_file: Option<&str>,
+) -> PathBuf {
     apply_crds(control_plane).await;
     let rendered = helm_template(values_file, &[]);
     assert!(
