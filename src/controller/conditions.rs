@@ -34,6 +34,9 @@ pub enum Reason {
     SecretConflict,
     /// A stack key waits for its GrafanaStack to become Ready.
     StackNotReady,
+    /// An organisation API key with the key's name exists and was not created by this
+    /// resource; it is never touched.
+    KeyConflict,
     /// The resource is being deleted and the remote object is being removed.
     Deleting,
     /// grafana.com refused to delete the object (for example delete protection).
@@ -56,6 +59,7 @@ impl Reason {
             Self::ApiError => "ApiError",
             Self::SecretConflict => "SecretConflict",
             Self::StackNotReady => "StackNotReady",
+            Self::KeyConflict => "KeyConflict",
             Self::Deleting => "Deleting",
             Self::DeleteBlocked => "DeleteBlocked",
             Self::KubernetesError => "KubernetesError",

@@ -108,6 +108,12 @@ impl Error {
         }
     }
 
+    /// The text for a condition message: the error without per-request details such as
+    /// request ids, so that repeating the same failure does not rewrite status.
+    pub fn condition_message(&self) -> String {
+        strip_request_details(&self.to_string())
+    }
+
     /// How soon to try again after this error, given how many times in a row the resource
     /// has failed. `None` means: wait for a change to the resource or a watched Secret.
     pub fn retry_after(&self, failures: u32) -> Option<Duration> {
@@ -136,6 +142,22 @@ impl Error {
             Self::Grafana(err) => grafana_retry(err, failures),
         }
     }
+}
+
+/// Removes every " (request id …)" group that the grafana.com client appends.
+fn strip_request_details(text: &str) -> String {
+    const MARK: &str = " (request id ";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(MARK) {
+        out.push_str(&rest[..start]);
+        rest = match rest[start..].find(')') {
+            Some(end) => &rest[start + end + 1..],
+            None => "",
+        };
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Retry delay after a grafana.com error.
@@ -199,6 +221,18 @@ mod tests {
         };
         assert_eq!(err.retry_after(0), Some(Duration::from_secs(32)));
         assert_eq!(err.reason(), Reason::SlugRecentlyDeleted);
+    }
+
+    #[test]
+    fn condition_messages_leave_out_request_ids() {
+        assert_eq!(
+            strip_request_details(
+                "failed to get stack a: grafana.com answered 401 (request id 1f-2e, 1 attempt(s))"
+            ),
+            "failed to get stack a: grafana.com answered 401"
+        );
+        assert_eq!(strip_request_details("no details here"), "no details here");
+        assert_eq!(strip_request_details("x (request id unterminated"), "x");
     }
 
     #[test]

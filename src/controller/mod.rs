@@ -1,9 +1,11 @@
 //! The controllers and what they share.
 
+pub mod apikey;
 pub mod conditions;
 mod context;
 pub mod credentials;
 pub mod error;
+pub mod secret;
 pub mod stack;
 mod status;
 pub mod watch;

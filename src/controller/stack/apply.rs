@@ -35,7 +35,7 @@ pub async fn apply(obj: &GrafanaStack, ctx: &Context) -> Result<Action, Error> {
     let result = converge(obj, ctx, &mut next).await;
     let readiness = match &result {
         Ok(outcome) => outcome.readiness.clone(),
-        Err(err) => Readiness::not_ready(err.reason(), err.to_string()),
+        Err(err) => Readiness::not_ready(err.reason(), err.condition_message()),
     };
     next.conditions = conditions::with_ready(
         &next.conditions,
@@ -61,11 +61,13 @@ async fn converge(
     let uid = obj.uid().unwrap_or_default();
     let slug = &obj.spec.slug;
 
-    let existing = ctx
-        .grafana
-        .get_stack(&creds.token, slug)
-        .await?
-        .filter(|s| !s.is_deleted());
+    // grafana.com answers 403 for a slug that another organisation owns: the create below
+    // then gets the definitive 409 "That url is not available".
+    let existing = match ctx.grafana.get_stack(&creds.token, slug).await {
+        Ok(stack) => stack.filter(|s| !s.is_deleted()),
+        Err(err) if err.status() == Some(403) => None,
+        Err(err) => return Err(err.into()),
+    };
     let mut remote = match existing {
         None => create(obj, ctx, &creds, &uid).await?,
         Some(stack) => {

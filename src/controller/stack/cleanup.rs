@@ -48,8 +48,9 @@ pub async fn cleanup(obj: &GrafanaStack, ctx: &Context) -> Result<Action, Error>
                 (Reason::Deleting, "the stack could not be deleted yet")
             };
             let message = format!(
-                "{hint}: {err}; the operator keeps retrying. Set spec.deletionPolicy: Retain to remove \
-                 the resource and keep the stack"
+                "{hint}: {}; the operator keeps retrying. Set spec.deletionPolicy: Retain to remove \
+                 the resource and keep the stack",
+                err.condition_message()
             );
             ctx.event(
                 obj,

@@ -1,0 +1,29 @@
+# The two commands a newcomer needs:
+#   make demo   local control plane + grafana.com simulator + operator + deploy/examples
+#   make test   formatting, lints, unit, scenario, packaging and end-to-end tests
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+
+.PHONY: demo test lint control-plane tools generate
+
+demo:
+	hack/demo.sh
+
+test: control-plane tools lint
+	GCO_TOOLS_BIN="$$(hack/install-tools.sh | tail -n1)" cargo test --workspace --all-targets
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+control-plane:
+	tests/control-plane/build.sh | tail -n1
+
+tools:
+	hack/install-tools.sh | tail -n1
+
+# Regenerates crds/, the chart's CRD copies and deploy/ after a change to the CRD types or chart.
+generate: tools
+	GCO_UPDATE_CRDS=1 cargo test --test crds
+	hack/sync-chart-crds.sh
+	PATH="$$(hack/install-tools.sh | tail -n1):$$PATH" hack/render-deploy.sh

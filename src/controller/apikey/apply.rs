@@ -1,0 +1,273 @@
+//! Converging a GrafanaCloudApiKey: refuse foreign Secrets before any grafana.com call, wait
+//! for the referenced stack, then hand over to the org or stack key logic. Everything ends
+//! in one status write.
+
+use std::time::Duration;
+
+use k8s_openapi::{
+    api::core::v1::Secret, apimachinery::pkg::apis::meta::v1::OwnerReference, jiff::Timestamp,
+};
+use kube::{Api, Resource, ResourceExt, api::PostParams, runtime::controller::Action};
+
+use super::{
+    desired::{self, KeyKind},
+    org, stack_key,
+};
+use crate::{
+    controller::{
+        Context, Error,
+        conditions::{self, Readiness, Reason},
+        credentials,
+        secret::{self, Existing, KeyRecord, Material, StackFacts, Target},
+        status,
+    },
+    crd::{GrafanaCloudApiKey, GrafanaCloudApiKeyStatus, GrafanaStack},
+    grafana::Token,
+};
+
+/// How often a key looks at its stack again while the stack is missing or not Ready. The
+/// GrafanaStack watch usually triggers the reconcile much sooner.
+const STACK_WAIT: Duration = Duration::from_secs(60);
+
+/// What a successful pass decided.
+pub(super) struct Outcome {
+    pub readiness: Readiness,
+    pub action: Action,
+}
+
+pub async fn apply(obj: &GrafanaCloudApiKey, ctx: &Context) -> Result<Action, Error> {
+    let mut next = obj.status.clone().unwrap_or_default();
+    let result = converge(obj, ctx, &mut next).await;
+    let readiness = match &result {
+        Ok(outcome) => outcome.readiness.clone(),
+        Err(err) => Readiness::not_ready(err.reason(), err.to_string()),
+    };
+    next.conditions = conditions::with_ready(
+        &next.conditions,
+        &readiness,
+        obj.metadata.generation,
+        Timestamp::now(),
+    );
+    next.observed_generation = obj.metadata.generation;
+    status::write_if_changed(ctx, obj, obj.status.as_ref(), &next).await?;
+    if result.is_ok() {
+        ctx.record_success(obj);
+    }
+    result.map(|outcome| outcome.action)
+}
+
+async fn converge(
+    obj: &GrafanaCloudApiKey,
+    ctx: &Context,
+    status: &mut GrafanaCloudApiKeyStatus,
+) -> Result<Outcome, Error> {
+    let namespace = obj.namespace().ok_or(Error::MissingNamespace)?;
+    let kind = KeyKind::of(obj);
+    let secret_name = desired::secret_name(obj);
+    status.key_type = Some(kind.as_str().to_string());
+    status.secret_name = Some(secret_name.clone());
+
+    // A Secret this resource does not control is never touched, and nothing is created
+    // whose token could not be stored: check before any grafana.com call.
+    let uid = obj.uid().unwrap_or_default();
+    let existing = read_secret(ctx, &namespace, &secret_name).await?;
+    let owned = match secret::classify(existing, &uid) {
+        Existing::Foreign => {
+            return Ok(Outcome {
+                readiness: Readiness::not_ready(
+                    Reason::SecretConflict,
+                    format!(
+                        "Secret {secret_name} exists and is not owned by this resource; delete \
+                         it or set spec.secretName to another name"
+                    ),
+                ),
+                action: Action::await_change(),
+            });
+        }
+        Existing::Absent => None,
+        Existing::Owned(secret) => Some(*secret),
+    };
+
+    let stack = match desired::template_stack(obj) {
+        Some(name) => match read_stack(ctx, &namespace, name).await? {
+            Ok(facts) => Some(facts),
+            Err(message) => {
+                return Ok(Outcome {
+                    readiness: Readiness::not_ready(Reason::StackNotReady, message),
+                    action: Action::requeue(STACK_WAIT),
+                });
+            }
+        },
+        None => None,
+    };
+
+    let creds = credentials::resolve(ctx, &namespace, obj.spec.credentials.as_ref()).await?;
+    let prepared = Prepared {
+        name: secret_name,
+        namespace,
+        owner: obj
+            .controller_owner_ref(&())
+            .ok_or(Error::MissingNamespace)?,
+        owned,
+    };
+    match (kind, stack) {
+        (KeyKind::Org, stack) => org::converge(obj, ctx, &creds, stack, &prepared, status).await,
+        (KeyKind::Stack, Some(stack)) => {
+            stack_key::converge(obj, ctx, &creds, &stack, &prepared, status).await
+        }
+        (KeyKind::Stack, None) => Err(Error::InvalidSpec {
+            reason: "stack key without stackRef".into(),
+        }),
+    }
+}
+
+/// Reads the GrafanaStack `name`; `Err(message)` says what the key waits for.
+async fn read_stack(
+    ctx: &Context,
+    namespace: &str,
+    name: &str,
+) -> Result<Result<StackFacts, String>, Error> {
+    let api: Api<GrafanaStack> = Api::namespaced(ctx.kube.clone(), namespace);
+    let stack = api
+        .get_opt(name)
+        .await
+        .map_err(|source| Error::ReadObject {
+            kind: "GrafanaStack",
+            namespace: namespace.into(),
+            name: name.into(),
+            source,
+        })?;
+    let Some(stack) = stack else {
+        return Ok(Err(format!(
+            "waiting for GrafanaStack {name}: it does not exist"
+        )));
+    };
+    let ready = stack
+        .status
+        .as_ref()
+        .is_some_and(|s| conditions::is_ready(&s.conditions));
+    if !ready {
+        return Ok(Err(format!(
+            "waiting for GrafanaStack {name} to become Ready"
+        )));
+    }
+    Ok(Ok(desired::stack_facts(&stack)))
+}
+
+async fn read_secret(ctx: &Context, namespace: &str, name: &str) -> Result<Option<Secret>, Error> {
+    let api: Api<Secret> = Api::namespaced(ctx.kube.clone(), namespace);
+    api.get_opt(name).await.map_err(|source| Error::ReadObject {
+        kind: "Secret",
+        namespace: namespace.into(),
+        name: name.into(),
+        source,
+    })
+}
+
+/// Whether a Secret write changed anything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum SecretWrite {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+/// The target Secret and what is known about it before any grafana.com call.
+pub(super) struct Prepared {
+    pub name: String,
+    pub namespace: String,
+    pub owner: OwnerReference,
+    /// The Secret as read at the start, when this resource controls it.
+    pub owned: Option<Secret>,
+}
+
+impl Prepared {
+    /// Renders the templates with a placeholder token, so that a template error is reported
+    /// before a key is created rather than after.
+    pub fn check_template(
+        &self,
+        obj: &GrafanaCloudApiKey,
+        org_slug: &str,
+        stack: Option<&StackFacts>,
+        key_name: &str,
+        stack_key: bool,
+    ) -> Result<(), Error> {
+        let Some(template) = &obj.spec.secret_template else {
+            return Ok(());
+        };
+        let placeholder = Token::new("placeholder-token-0f3a9c7e51d2");
+        let record = KeyRecord {
+            name: key_name.to_string(),
+            id: "0".into(),
+            created_at: Timestamp::UNIX_EPOCH,
+            expires_at: None,
+            stack_id: None,
+        };
+        let material = Material {
+            token: &placeholder,
+            org_slug,
+            key: &record,
+            stack,
+            stack_key,
+        };
+        secret::render(template, &material).map_err(|err| Error::InvalidSpec {
+            reason: err.to_string(),
+        })?;
+        Ok(())
+    }
+
+    /// Writes the whole Secret in one request: a create when it does not exist yet (which
+    /// fails rather than overwrite a Secret that appeared meanwhile), otherwise a replace
+    /// guarded by the resourceVersion read at the start.
+    pub async fn write(
+        &self,
+        ctx: &Context,
+        obj: &GrafanaCloudApiKey,
+        material: &Material<'_>,
+    ) -> Result<SecretWrite, Error> {
+        let template = obj.spec.secret_template.clone().unwrap_or_default();
+        let rendered = secret::render(&template, material);
+        // A template that fails only with the real token still must not lose that token:
+        // write the default keys, then report the template error.
+        let (rendered, template_error) = match rendered {
+            Ok(rendered) => (rendered, None),
+            Err(err) => (secret::Rendered::default(), Some(err)),
+        };
+        let target = Target {
+            name: &self.name,
+            namespace: &self.namespace,
+            owner: self.owner.clone(),
+        };
+        let mut desired = secret::build(target, material, &rendered);
+        let api: Api<Secret> = Api::namespaced(ctx.kube.clone(), &self.namespace);
+        let params = PostParams {
+            field_manager: Some(status::FIELD_MANAGER.into()),
+            ..PostParams::default()
+        };
+        let written = match &self.owned {
+            Some(current) if secret::up_to_date(current, &desired) => Ok(SecretWrite::Unchanged),
+            Some(current) => {
+                desired.metadata.resource_version = current.metadata.resource_version.clone();
+                api.replace(&self.name, &params, &desired)
+                    .await
+                    .map(|_| SecretWrite::Updated)
+            }
+            None => api
+                .create(&params, &desired)
+                .await
+                .map(|_| SecretWrite::Created),
+        };
+        let written = written.map_err(|source| Error::WriteObject {
+            kind: "Secret",
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+            source,
+        })?;
+        match template_error {
+            Some(err) => Err(Error::InvalidSpec {
+                reason: err.to_string(),
+            }),
+            None => Ok(written),
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! Deleting a GrafanaCloudApiKey. With `Delete`, an organisation key this resource created
+//! is deleted at grafana.com (404 counts as success); with `Retain` it stays. Stack keys
+//! cannot be revoked through the API and expire on their own. The Secret goes with the
+//! resource through its ownerReference.
+
+use k8s_openapi::jiff::Timestamp;
+use kube::{
+    ResourceExt,
+    runtime::{controller::Action, events::EventType},
+};
+
+use super::desired::{self, KeyKind};
+use crate::{
+    controller::{
+        Context, Error,
+        conditions::{self, Readiness, Reason},
+        credentials, status,
+    },
+    crd::{DeletionPolicy, GrafanaCloudApiKey},
+};
+
+pub async fn cleanup(obj: &GrafanaCloudApiKey, ctx: &Context) -> Result<Action, Error> {
+    let current = obj.status.clone().unwrap_or_default();
+    if KeyKind::of(obj) == KeyKind::Stack {
+        let note = match (&current.key_name, &current.expires_at) {
+            (Some(name), Some(at)) => format!(
+                "stack API key {name} cannot be revoked through the API; it expires at {at}"
+            ),
+            (Some(name), None) => format!(
+                "stack API key {name} cannot be revoked through the API and never expires; \
+                 delete it in the stack's Grafana if it must stop working"
+            ),
+            (None, _) => "no stack API key was recorded for this resource".to_string(),
+        };
+        ctx.event(obj, EventType::Normal, "Released", "Delete", note)
+            .await;
+        return Ok(Action::await_change());
+    }
+
+    let name = desired::base_name(obj);
+    // Only a key this resource created (or was about to create) is ever deleted.
+    if current.key_name.as_deref() != Some(name.as_str()) {
+        return Ok(Action::await_change());
+    }
+    if obj.spec.deletion_policy == DeletionPolicy::Retain {
+        ctx.event(
+            obj,
+            EventType::Normal,
+            "Retained",
+            "Delete",
+            format!("left org API key {name} in place (deletionPolicy Retain)"),
+        )
+        .await;
+        return Ok(Action::await_change());
+    }
+    match delete_remote(obj, ctx, &name).await {
+        Ok(org) => {
+            ctx.event(
+                obj,
+                EventType::Normal,
+                "Deleted",
+                "Delete",
+                format!("deleted org API key {name} in org {org}"),
+            )
+            .await;
+            Ok(Action::await_change())
+        }
+        Err(err) => {
+            let message = format!(
+                "the org API key {name} could not be deleted yet: {err}; the operator keeps \
+                 retrying. Set spec.deletionPolicy: Retain to remove the resource and keep the key"
+            );
+            ctx.event(
+                obj,
+                EventType::Warning,
+                Reason::Deleting.as_str(),
+                "Delete",
+                message.clone(),
+            )
+            .await;
+            let mut next = current.clone();
+            next.conditions = conditions::with_ready(
+                &next.conditions,
+                &Readiness::not_ready(Reason::Deleting, message),
+                obj.metadata.generation,
+                Timestamp::now(),
+            );
+            status::write_if_changed(ctx, obj, obj.status.as_ref(), &next).await?;
+            Err(err)
+        }
+    }
+}
+
+/// Deletes the org key; returns the org it was in.
+async fn delete_remote(
+    obj: &GrafanaCloudApiKey,
+    ctx: &Context,
+    name: &str,
+) -> Result<String, Error> {
+    let namespace = obj.namespace().ok_or(Error::MissingNamespace)?;
+    let creds = credentials::resolve(ctx, &namespace, obj.spec.credentials.as_ref()).await?;
+    let org = creds.require_org_slug()?.to_string();
+    ctx.grafana
+        .delete_org_api_key(&creds.token, &org, name)
+        .await?;
+    Ok(org)
+}

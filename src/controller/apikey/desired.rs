@@ -1,0 +1,264 @@
+//! Pure decisions of the GrafanaCloudApiKey controller: names, which key to keep or create,
+//! when to renew, and what to put in status. No I/O here, so each rule has a unit test.
+
+use std::time::Duration;
+
+use k8s_openapi::jiff::{SignedDuration, Timestamp};
+use kube::ResourceExt;
+
+use crate::{
+    controller::{
+        Error,
+        secret::{KeyRecord, StackFacts},
+    },
+    crd::{self, GrafanaCloudApiKey, GrafanaCloudApiKeyStatus, GrafanaStack},
+    grafana::{self, OrgApiKey},
+};
+
+/// Whether a resource manages an organisation key or a stack key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyKind {
+    Org,
+    Stack,
+}
+
+impl KeyKind {
+    pub fn of(obj: &GrafanaCloudApiKey) -> Self {
+        if obj.spec.stack_ref.is_some() {
+            Self::Stack
+        } else {
+            Self::Org
+        }
+    }
+
+    /// The value of `status.keyType`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Org => "org",
+            Self::Stack => "stack",
+        }
+    }
+}
+
+/// The key's name at grafana.com: `spec.name`, or `<namespace>-<metadata.name>`. Stack keys
+/// add a unique suffix to it (see [`stack_key_name`]).
+pub fn base_name(obj: &GrafanaCloudApiKey) -> String {
+    obj.spec
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("{}-{}", obj.namespace().unwrap_or_default(), obj.name_any()))
+}
+
+/// The Secret that receives the token: `spec.secretName`, or `metadata.name`.
+pub fn secret_name(obj: &GrafanaCloudApiKey) -> String {
+    obj.spec
+        .secret_name
+        .clone()
+        .unwrap_or_else(|| obj.name_any())
+}
+
+/// The name of one stack key: the base name plus 8 hex digits.
+///
+/// The grafana.com API cannot list or revoke stack keys, so each key gets a name that was
+/// never used before. A key whose token was lost (a crash between the create call and the
+/// Secret write) therefore stays valid until its `secondsToLive` runs out, and forever for
+/// a key without a lifetime: set `secondsToLive` to bound that exposure.
+pub fn stack_key_name(base: &str, suffix: u32) -> String {
+    format!("{base}-{suffix:08x}")
+}
+
+/// The role as the grafana.com client spells it.
+pub fn grafana_role(role: crd::ApiKeyRole) -> grafana::ApiKeyRole {
+    match role {
+        crd::ApiKeyRole::Viewer => grafana::ApiKeyRole::Viewer,
+        crd::ApiKeyRole::Editor => grafana::ApiKeyRole::Editor,
+        crd::ApiKeyRole::Admin => grafana::ApiKeyRole::Admin,
+        crd::ApiKeyRole::MetricsPublisher => grafana::ApiKeyRole::MetricsPublisher,
+    }
+}
+
+/// Which GrafanaStack the templates see: the key's own stack, or for an org key
+/// `secretTemplate.stackRef`.
+pub fn template_stack(obj: &GrafanaCloudApiKey) -> Option<&str> {
+    obj.spec.stack_ref.as_deref().or_else(|| {
+        obj.spec
+            .secret_template
+            .as_ref()
+            .and_then(|t| t.stack_ref.as_deref())
+    })
+}
+
+/// Whether `key` must be reconciled when the GrafanaStack `namespace/name` changes.
+pub fn references_stack(key: &GrafanaCloudApiKey, namespace: &str, name: &str) -> bool {
+    key.namespace().as_deref() == Some(namespace) && template_stack(key) == Some(name)
+}
+
+/// A stack's facts from its GrafanaStack resource.
+pub fn stack_facts(stack: &GrafanaStack) -> StackFacts {
+    let status = stack.status.clone().unwrap_or_default();
+    StackFacts {
+        slug: stack.spec.slug.clone(),
+        id: status.id,
+        url: status.url,
+        org_slug: status.org_slug,
+        endpoints: status.endpoints.unwrap_or_default(),
+    }
+}
+
+/// The checked rotation settings of a stack key: `renewBefore` as a duration, shorter than
+/// the key's lifetime.
+pub fn renew_before(obj: &GrafanaCloudApiKey) -> Result<Option<Duration>, Error> {
+    let Some(rotation) = &obj.spec.rotation else {
+        return Ok(None);
+    };
+    let invalid = |reason: String| Error::InvalidSpec { reason };
+    let before = humantime::parse_duration(&rotation.renew_before).map_err(|_| {
+        invalid(format!(
+            "rotation.renewBefore {:?} is not a duration such as 1h or 30m",
+            rotation.renew_before
+        ))
+    })?;
+    let ttl = obj
+        .spec
+        .seconds_to_live
+        .and_then(|s| u64::try_from(s).ok())
+        .filter(|s| *s > 0)
+        .ok_or_else(|| invalid("rotation needs a positive secondsToLive".into()))?;
+    if before >= Duration::from_secs(ttl) {
+        return Err(invalid(format!(
+            "rotation.renewBefore ({}) must be shorter than secondsToLive ({ttl}s)",
+            rotation.renew_before
+        )));
+    }
+    Ok(Some(before))
+}
+
+/// When a key created at `created_at` with `seconds_to_live` expires.
+pub fn expires_at(created_at: Timestamp, seconds_to_live: Option<i64>) -> Option<Timestamp> {
+    let ttl = seconds_to_live.filter(|s| *s > 0)?;
+    created_at.checked_add(SignedDuration::from_secs(ttl)).ok()
+}
+
+/// When the replacement of a key is due: `renewBefore` ahead of its expiry, or at the expiry
+/// itself when no rotation is configured. Keys without a lifetime are never renewed.
+pub fn renew_at(record: &KeyRecord, renew_before: Option<Duration>) -> Option<Timestamp> {
+    let expires_at = record.expires_at?;
+    let before = SignedDuration::try_from(renew_before.unwrap_or_default()).ok()?;
+    expires_at.checked_sub(before).ok()
+}
+
+/// Why a new stack key is created.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StackKeyNeed {
+    /// The Secret has no key yet: the first key.
+    First,
+    /// The Secret lost its token (or was deleted): its key cannot be revoked and simply
+    /// expires.
+    TokenLost,
+    /// The stack was replaced (a new id), so the old key no longer works.
+    StackReplaced,
+    /// The renewal time has come.
+    Renew,
+}
+
+/// Whether the stack key in the Secret (if any) must be replaced now.
+pub fn stack_key_need(
+    stored: Option<&KeyRecord>,
+    has_token: bool,
+    stack_id: Option<u64>,
+    renew_before: Option<Duration>,
+    now: Timestamp,
+) -> Option<StackKeyNeed> {
+    let Some(record) = stored else {
+        return Some(if has_token {
+            StackKeyNeed::TokenLost
+        } else {
+            StackKeyNeed::First
+        });
+    };
+    if !has_token {
+        return Some(StackKeyNeed::TokenLost);
+    }
+    if stack_id.is_some() && record.stack_id != stack_id {
+        return Some(StackKeyNeed::StackReplaced);
+    }
+    if renew_at(record, renew_before).is_some_and(|at| now >= at) {
+        return Some(StackKeyNeed::Renew);
+    }
+    None
+}
+
+/// What to do about an organisation key, given the remote key of that name (if any) and
+/// what the Secret and status record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrgPlan {
+    /// The Secret holds the token of the live key: nothing to create.
+    Keep,
+    /// No key exists and the Secret has no token: create the first key.
+    Create,
+    /// The token in the Secret is lost or stale: delete the remote key if it still exists,
+    /// then create a new one.
+    Recreate { delete_first: bool },
+    /// A key of that name exists that this resource never created: leave it alone.
+    Conflict,
+}
+
+/// Decides about an org key. `claimed` says the name is recorded as this resource's key
+/// (in status or on the Secret), which makes a same-named remote key ours to replace.
+pub fn org_plan(
+    remote: Option<&OrgApiKey>,
+    stored: Option<&KeyRecord>,
+    has_token: bool,
+    claimed: bool,
+) -> OrgPlan {
+    match remote {
+        Some(remote) => {
+            let same_key = stored.is_none_or(|s| s.name == remote.name && s.id == remote.id);
+            if has_token && same_key && claimed {
+                OrgPlan::Keep
+            } else if claimed {
+                OrgPlan::Recreate { delete_first: true }
+            } else {
+                OrgPlan::Conflict
+            }
+        }
+        None if has_token => OrgPlan::Recreate {
+            delete_first: false,
+        },
+        None => OrgPlan::Create,
+    }
+}
+
+/// Fills the key fields of status from the key whose token the Secret holds.
+pub fn record_status(
+    status: &mut GrafanaCloudApiKeyStatus,
+    record: &KeyRecord,
+    renew_at: Option<Timestamp>,
+) {
+    status.key_id = record.id.parse().ok();
+    status.key_name = Some(record.name.clone());
+    status.created_at = Some(record.created_at.to_string());
+    status.expires_at = record.expires_at.map(|t| t.to_string());
+    status.renew_at = renew_at.map(|t| t.to_string());
+}
+
+/// How long to sleep before the next reconcile: the resync interval, or less when the key
+/// must be renewed sooner. The wake-up lands exactly on `wake_at`, independent of resync.
+pub fn requeue_after(now: Timestamp, wake_at: Option<Timestamp>, resync: Duration) -> Duration {
+    match wake_at {
+        Some(at) => {
+            let until = Duration::try_from(now.duration_until(at)).unwrap_or_default();
+            until.min(resync).max(Duration::from_millis(100))
+        }
+        None => resync,
+    }
+}
+
+/// `now`, truncated to whole seconds, as recorded in annotations and status.
+pub fn whole_seconds(now: Timestamp) -> Timestamp {
+    Timestamp::from_second(now.as_second()).unwrap_or(now)
+}
+
+#[cfg(test)]
+#[path = "desired_tests.rs"]
+mod tests;

@@ -1,0 +1,115 @@
+//! The GrafanaCloudApiKey controller (SPEC §4): organisation and stack API keys whose tokens
+//! the operator writes into Secrets.
+//!
+//! - [`org`]: organisation keys, replaced whenever the Secret loses the token.
+//! - [`stack_key`]: stack keys, with unique names, waiting for their stack, rotated before
+//!   expiry.
+//! - [`desired`]: the pure decisions both use.
+
+mod apply;
+mod cleanup;
+pub mod desired;
+pub mod org;
+pub mod stack_key;
+
+use std::sync::Arc;
+
+use kube::{
+    Api, ResourceExt,
+    runtime::{
+        controller::Action,
+        finalizer::{Event as FinalizerEvent, finalizer},
+        reflector::{ObjectRef, Store},
+    },
+};
+use tracing::{Instrument, info_span};
+
+use crate::crd::{FINALIZER, GrafanaCloudApiKey, GrafanaStack, MANAGED_BY_LABEL, MANAGED_BY_VALUE};
+
+use super::{Context, Error};
+
+/// Reconciles one GrafanaCloudApiKey: converge it, or clean up when it is being deleted.
+pub async fn reconcile(obj: Arc<GrafanaCloudApiKey>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let namespace = obj.namespace().ok_or(Error::MissingNamespace)?;
+    let span = info_span!(
+        "reconcile",
+        kind = "GrafanaCloudApiKey",
+        namespace = %namespace,
+        name = %obj.name_any(),
+        reconcile_id = %uuid::Uuid::new_v4(),
+    );
+    let started = std::time::Instant::now();
+    let result = async {
+        let api: Api<GrafanaCloudApiKey> = Api::namespaced(ctx.kube.clone(), &namespace);
+        finalizer(&api, FINALIZER, obj, |event| async {
+            match event {
+                FinalizerEvent::Apply(obj) => apply::apply(&obj, &ctx).await,
+                FinalizerEvent::Cleanup(obj) => cleanup::cleanup(&obj, &ctx).await,
+            }
+        })
+        .await
+        .map_err(|err| Error::Finalizer(Box::new(err)))
+    }
+    .instrument(span)
+    .await;
+    let failure = result.as_ref().err().map(Error::category);
+    ctx.metrics
+        .reconciled("GrafanaCloudApiKey", started.elapsed(), failure);
+    result
+}
+
+/// The keys in `store` that reference `stack`, for the GrafanaStack watch.
+pub fn keys_of_stack(
+    store: &Store<GrafanaCloudApiKey>,
+    stack: &GrafanaStack,
+) -> Vec<ObjectRef<GrafanaCloudApiKey>> {
+    let (Some(namespace), name) = (stack.namespace(), stack.name_any()) else {
+        return Vec::new();
+    };
+    store
+        .state()
+        .iter()
+        .filter(|key| desired::references_stack(key, &namespace, &name))
+        .map(|key| ObjectRef::from_obj(key.as_ref()))
+        .collect()
+}
+
+/// Runs the GrafanaCloudApiKey controller over `scope` (one namespace, or all) until
+/// `shutdown`. It watches the Secrets it writes (by the managed-by label only), the
+/// credentials Secrets (metadata only) and the GrafanaStacks the keys reference.
+pub async fn run(ctx: Arc<Context>, scope: Option<String>, shutdown: super::Shutdown) {
+    use futures::StreamExt;
+    use k8s_openapi::api::core::v1::Secret;
+    use kube::{
+        core::PartialObjectMeta,
+        runtime::{Controller, controller, watcher},
+    };
+
+    let api: Api<GrafanaCloudApiKey> = super::scoped_api(&ctx.kube, scope.as_deref());
+    let owned: Api<Secret> = super::scoped_api(&ctx.kube, scope.as_deref());
+    let credentials: Api<PartialObjectMeta<Secret>> =
+        super::scoped_api(&ctx.kube, scope.as_deref());
+    let stacks: Api<GrafanaStack> = super::scoped_api(&ctx.kube, scope.as_deref());
+    let controller = Controller::new(api, watcher::Config::default().any_semantic());
+    let store = controller.store();
+    let stack_store = store.clone();
+    let default = ctx.config.default_credentials.clone();
+    let managed = format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}");
+    controller
+        .with_config(controller::Config::default().concurrency(ctx.config.concurrency))
+        .owns(owned, watcher::Config::default().labels(&managed))
+        .watches(
+            credentials,
+            watcher::Config::default().any_semantic(),
+            move |secret| super::watch::credential_users(&store, default.as_ref(), &secret),
+        )
+        .watches(
+            stacks,
+            watcher::Config::default().any_semantic(),
+            move |stack| keys_of_stack(&stack_store, &stack),
+        )
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile, super::error_policy, ctx)
+        .for_each(|result| async move { super::log_result("GrafanaCloudApiKey", result) })
+        .await;
+}

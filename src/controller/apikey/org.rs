@@ -1,0 +1,205 @@
+//! Organisation API keys (`/orgs/<org>/api-keys`): keep the key whose token the Secret
+//! holds, and replace it whenever that token is lost, so that exactly one live key exists
+//! and its token is in the Secret.
+
+use k8s_openapi::jiff::Timestamp;
+use kube::runtime::{controller::Action, events::EventType};
+use tracing::info;
+
+use super::{
+    apply::{Outcome, Prepared, SecretWrite},
+    desired::{self, OrgPlan},
+};
+use crate::{
+    controller::{
+        Context, Error,
+        conditions::{Readiness, Reason},
+        credentials::Credentials,
+        error::{SLOW_RETRY, jittered},
+        secret::{self, KeyRecord, Material, StackFacts},
+        status,
+    },
+    crd::{GrafanaCloudApiKey, GrafanaCloudApiKeyStatus},
+    grafana::{ApiKeyRole, CreatedOrgApiKey, GrafanaClient, OrgApiKey, Token},
+};
+
+/// The remote key named `name` in `org`, if it exists.
+pub async fn find(
+    grafana: &GrafanaClient,
+    token: &Token,
+    org: &str,
+    name: &str,
+) -> Result<Option<OrgApiKey>, Error> {
+    Ok(grafana
+        .list_org_api_keys(token, org)
+        .await?
+        .into_iter()
+        .find(|k| k.name == name))
+}
+
+/// Creates the key, first deleting a same-named key when the plan says its token is lost.
+/// A 404 on that delete counts as success.
+pub async fn create(
+    grafana: &GrafanaClient,
+    token: &Token,
+    org: &str,
+    name: &str,
+    role: ApiKeyRole,
+    delete_first: bool,
+) -> Result<CreatedOrgApiKey, Error> {
+    if delete_first {
+        grafana.delete_org_api_key(token, org, name).await?;
+    }
+    Ok(grafana.create_org_api_key(token, org, name, role).await?)
+}
+
+/// The identity recorded on the Secret for a key just created.
+pub fn record(created: &CreatedOrgApiKey, now: Timestamp) -> KeyRecord {
+    KeyRecord {
+        name: created.name.clone(),
+        id: created.id.clone(),
+        created_at: desired::whole_seconds(now),
+        expires_at: None,
+        stack_id: None,
+    }
+}
+
+pub(super) async fn converge(
+    obj: &GrafanaCloudApiKey,
+    ctx: &Context,
+    creds: &Credentials,
+    stack: Option<StackFacts>,
+    prepared: &Prepared,
+    status: &mut GrafanaCloudApiKeyStatus,
+) -> Result<Outcome, Error> {
+    let org = creds.require_org_slug()?.to_string();
+    status.org_slug = Some(org.clone());
+    status.stack_slug = None;
+    let name = desired::base_name(obj);
+    prepared.check_template(obj, &org, stack.as_ref(), &name, false)?;
+
+    let stored_token = prepared.owned.as_ref().and_then(secret::stored_token);
+    let stored = prepared.owned.as_ref().and_then(secret::stored_record);
+    let claimed = obj.status.as_ref().and_then(|s| s.key_name.as_deref()) == Some(name.as_str())
+        || stored.as_ref().is_some_and(|r| r.name == name);
+    let remote = find(&ctx.grafana, &creds.token, &org, &name).await?;
+    let plan = desired::org_plan(
+        remote.as_ref(),
+        stored.as_ref(),
+        stored_token.is_some(),
+        claimed,
+    );
+
+    let resync = jittered(ctx.config.resync_interval, 0.1);
+    let (record, token) = match (plan, stored_token, stored) {
+        (OrgPlan::Conflict, ..) => {
+            return Ok(Outcome {
+                readiness: Readiness::not_ready(
+                    Reason::KeyConflict,
+                    format!(
+                        "an API key named {name} already exists in org {org} and was not created \
+                         by this resource; delete it or set spec.name to another name"
+                    ),
+                ),
+                action: Action::requeue(SLOW_RETRY),
+            });
+        }
+        (OrgPlan::Keep, Some(token), stored) => {
+            let record = stored.unwrap_or_else(|| KeyRecord {
+                name: name.clone(),
+                id: remote.as_ref().map(|r| r.id.clone()).unwrap_or_default(),
+                created_at: desired::whole_seconds(Timestamp::now()),
+                expires_at: None,
+                stack_id: None,
+            });
+            (record, token)
+        }
+        (plan, ..) => {
+            let delete_first = matches!(plan, OrgPlan::Recreate { delete_first: true });
+            mark_pending(ctx, obj, status, &name).await?;
+            let role = desired::grafana_role(obj.spec.role);
+            let created =
+                create(&ctx.grafana, &creds.token, &org, &name, role, delete_first).await?;
+            let record = record(&created, Timestamp::now());
+            // The Secret is the only copy of the token: write it before anything else.
+            let material = Material {
+                token: &created.token,
+                org_slug: &org,
+                key: &record,
+                stack: stack.as_ref(),
+                stack_key: false,
+            };
+            prepared.write(ctx, obj, &material).await?;
+            info!(key = %name, org = %org, id = %created.id, "created org API key");
+            let (reason, note) = if matches!(plan, OrgPlan::Create) {
+                (
+                    "Created",
+                    format!("created org API key {name} in org {org}"),
+                )
+            } else {
+                (
+                    "KeyRecreated",
+                    format!(
+                        "recreated org API key {name} in org {org}: the Secret no longer held \
+                         the token of a live key"
+                    ),
+                )
+            };
+            ctx.event(obj, EventType::Normal, reason, "Create", note)
+                .await;
+            desired::record_status(status, &record, None);
+            return Ok(ready(&name, &org, resync));
+        }
+    };
+
+    // Steady state: keep the key; the Secret may still need new template output.
+    let material = Material {
+        token: &token,
+        org_slug: &org,
+        key: &record,
+        stack: stack.as_ref(),
+        stack_key: false,
+    };
+    if prepared.write(ctx, obj, &material).await? == SecretWrite::Updated {
+        ctx.event(
+            obj,
+            EventType::Normal,
+            "SecretUpdated",
+            "Update",
+            format!("updated Secret {}", prepared.name),
+        )
+        .await;
+    }
+    desired::record_status(status, &record, None);
+    Ok(ready(&name, &org, resync))
+}
+
+fn ready(name: &str, org: &str, resync: std::time::Duration) -> Outcome {
+    Outcome {
+        readiness: Readiness::ready(format!("org API key {name} in org {org} is in the Secret")),
+        action: Action::requeue(resync),
+    }
+}
+
+/// Records the key name in status before the create call, so that after a crash between
+/// the create and the Secret write the next reconcile knows the remote key is its own and
+/// replaces it, while a same-named key someone else made is never touched.
+async fn mark_pending(
+    ctx: &Context,
+    obj: &GrafanaCloudApiKey,
+    status: &mut GrafanaCloudApiKeyStatus,
+    name: &str,
+) -> Result<(), Error> {
+    let recorded = obj.status.as_ref().and_then(|s| s.key_name.as_deref());
+    if recorded == Some(name) {
+        return Ok(());
+    }
+    let mut marked = obj.status.clone().unwrap_or_default();
+    marked.key_name = Some(name.to_string());
+    marked.key_type = status.key_type.clone();
+    marked.secret_name = status.secret_name.clone();
+    marked.org_slug = status.org_slug.clone();
+    status::write_if_changed(ctx, obj, obj.status.as_ref(), &marked).await?;
+    status.key_name = Some(name.to_string());
+    Ok(())
+}

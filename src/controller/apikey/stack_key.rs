@@ -1,0 +1,196 @@
+//! Stack API keys (`/instances/<slug>/api/auth/keys`): created once the stack is Ready,
+//! each with a unique name, renewed `rotation.renewBefore` ahead of expiry.
+//!
+//! The API can neither list nor revoke stack keys. A key whose token is lost therefore
+//! cannot be cleaned up: it stays valid until its `secondsToLive` runs out (forever without
+//! one). Rotation leaves the previous key valid until its own expiry, which gives consumers
+//! of the Secret a grace period to pick up the new token.
+
+use std::time::Duration;
+
+use k8s_openapi::jiff::Timestamp;
+use kube::runtime::{controller::Action, events::EventType};
+use tracing::info;
+
+use super::{
+    apply::{Outcome, Prepared, SecretWrite},
+    desired::{self, StackKeyNeed},
+};
+use crate::{
+    controller::{
+        Context, Error,
+        conditions::Readiness,
+        credentials::Credentials,
+        error::jittered,
+        secret::{self, KeyRecord, Material, StackFacts},
+    },
+    crd::{GrafanaCloudApiKey, GrafanaCloudApiKeyStatus},
+    grafana::{CreatedStackApiKey, GrafanaClient, Token},
+};
+
+/// Creates a stack key named `<base>-<random suffix>` and returns it with the identity to
+/// record on the Secret.
+pub async fn create(
+    grafana: &GrafanaClient,
+    token: &Token,
+    stack: &StackFacts,
+    base: &str,
+    role: crate::crd::ApiKeyRole,
+    seconds_to_live: Option<i64>,
+) -> Result<(CreatedStackApiKey, KeyRecord), Error> {
+    let name = desired::stack_key_name(base, rand::random::<u32>());
+    let ttl = seconds_to_live
+        .filter(|s| *s > 0)
+        .and_then(|s| u64::try_from(s).ok());
+    let created_at = desired::whole_seconds(Timestamp::now());
+    let created = grafana
+        .create_stack_api_key(token, &stack.slug, &name, desired::grafana_role(role), ttl)
+        .await?;
+    let record = KeyRecord {
+        name: created.name.clone(),
+        id: created.id.to_string(),
+        created_at,
+        expires_at: desired::expires_at(created_at, seconds_to_live),
+        stack_id: stack.id,
+    };
+    Ok((created, record))
+}
+
+pub(super) async fn converge(
+    obj: &GrafanaCloudApiKey,
+    ctx: &Context,
+    creds: &Credentials,
+    stack: &StackFacts,
+    prepared: &Prepared,
+    status: &mut GrafanaCloudApiKeyStatus,
+) -> Result<Outcome, Error> {
+    let org = stack
+        .org_slug
+        .clone()
+        .or_else(|| creds.org_slug.clone())
+        .unwrap_or_default();
+    status.org_slug = Some(org.clone()).filter(|s| !s.is_empty());
+    status.stack_slug = Some(stack.slug.clone());
+    let base = desired::base_name(obj);
+    let renew_before = desired::renew_before(obj)?;
+    prepared.check_template(obj, &org, Some(stack), &base, true)?;
+
+    let stored_token = prepared.owned.as_ref().and_then(secret::stored_token);
+    let stored = prepared.owned.as_ref().and_then(secret::stored_record);
+    let now = Timestamp::now();
+    let need = desired::stack_key_need(
+        stored.as_ref(),
+        stored_token.is_some(),
+        stack.id,
+        renew_before,
+        now,
+    );
+
+    let (record, write) = match (need, stored_token, stored) {
+        (None, Some(token), Some(record)) => {
+            let material = material(&token, &org, &record, stack);
+            let write = prepared.write(ctx, obj, &material).await?;
+            (record, write)
+        }
+        (need, ..) => {
+            let need = need.unwrap_or(StackKeyNeed::First);
+            let (created, record) = create(
+                &ctx.grafana,
+                &creds.token,
+                stack,
+                &base,
+                obj.spec.role,
+                obj.spec.seconds_to_live,
+            )
+            .await?;
+            // The Secret is the only copy of the token: write it before anything else.
+            let write = prepared
+                .write(ctx, obj, &material(&created.token, &org, &record, stack))
+                .await?;
+            info!(key = %record.name, stack = %stack.slug, id = %record.id, ?need, "created stack API key");
+            announce(ctx, obj, need, &record, &stack.slug).await;
+            (record, write)
+        }
+    };
+    if write == SecretWrite::Updated && need.is_none() {
+        ctx.event(
+            obj,
+            EventType::Normal,
+            "SecretUpdated",
+            "Update",
+            format!("updated Secret {}", prepared.name),
+        )
+        .await;
+    }
+
+    let renew_at = desired::renew_at(&record, renew_before);
+    desired::record_status(status, &record, renew_before.and(renew_at));
+    let resync = jittered(ctx.config.resync_interval, 0.1);
+    Ok(Outcome {
+        readiness: Readiness::ready(format!(
+            "stack API key {} of stack {} is in the Secret{}",
+            record.name,
+            stack.slug,
+            record
+                .expires_at
+                .map(|at| format!("; it expires at {at}"))
+                .unwrap_or_default()
+        )),
+        action: Action::requeue(requeue(now, renew_at, resync)),
+    })
+}
+
+fn requeue(now: Timestamp, renew_at: Option<Timestamp>, resync: Duration) -> Duration {
+    desired::requeue_after(now, renew_at, resync)
+}
+
+fn material<'a>(
+    token: &'a Token,
+    org: &'a str,
+    record: &'a KeyRecord,
+    stack: &'a StackFacts,
+) -> Material<'a> {
+    Material {
+        token,
+        org_slug: org,
+        key: record,
+        stack: Some(stack),
+        stack_key: true,
+    }
+}
+
+async fn announce(
+    ctx: &Context,
+    obj: &GrafanaCloudApiKey,
+    need: StackKeyNeed,
+    record: &KeyRecord,
+    slug: &str,
+) {
+    let name = &record.name;
+    let (reason, note) = match need {
+        StackKeyNeed::First => (
+            "Created",
+            format!("created stack API key {name} in stack {slug}"),
+        ),
+        StackKeyNeed::Renew => (
+            "Rotated",
+            format!(
+                "rotated to stack API key {name} in stack {slug}; the previous key stays valid \
+                 until it expires"
+            ),
+        ),
+        StackKeyNeed::TokenLost => (
+            "KeyRecreated",
+            format!(
+                "created stack API key {name} in stack {slug} because the Secret lost its token; \
+                 the previous key cannot be revoked and stays valid until it expires"
+            ),
+        ),
+        StackKeyNeed::StackReplaced => (
+            "KeyRecreated",
+            format!("created stack API key {name} because stack {slug} was replaced"),
+        ),
+    };
+    ctx.event(obj, EventType::Normal, reason, "Create", note)
+        .await;
+}

@@ -1,0 +1,323 @@
+//! End-to-end harness: a real etcd + kube-apiserver + kube-controller-manager, the
+//! grafana.com simulator over real HTTP, and the real `grafana-cloud-operator run` binary as
+//! a child process. Every test gets its own control plane, simulator and operator.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::{
+    future::Future,
+    path::{Path, PathBuf},
+    process::Command,
+    time::Duration,
+};
+
+use grafana_cloud_simulator::Simulator;
+use k8s_openapi::{
+    ByteString,
+    api::core::v1::{Namespace, Secret},
+};
+use kube::{
+    Api, Client, Resource,
+    api::{ObjectMeta, PostParams},
+    core::NamespaceResourceScope,
+};
+use serde::de::DeserializeOwned;
+use testenv::{ChildProcess, ControlPlane};
+
+/// The org every test namespace's credentials Secret belongs to.
+pub const ORG: &str = "acme";
+/// Its grafana.com token; it must never appear in logs, events or status.
+pub const ORG_TOKEN: &str = "glc_acme_e2e_secret_token_0123456789";
+/// A second org, for tenancy tests.
+pub const OTHER_ORG: &str = "globex";
+pub const OTHER_TOKEN: &str = "glc_globex_e2e_secret_token_9876543210";
+/// Name of the credentials Secret `namespace()` creates.
+pub const CREDENTIALS: &str = "grafana-credentials";
+
+/// Options for [`Env::start_with`].
+pub struct Options {
+    pub readiness_delay: Duration,
+    pub deleted_slug_reservation: Duration,
+    pub resync_interval: &'static str,
+    pub extra_args: Vec<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            readiness_delay: Duration::from_millis(500),
+            deleted_slug_reservation: Duration::from_secs(3),
+            resync_interval: "30s",
+            extra_args: Vec::new(),
+        }
+    }
+}
+
+pub struct Env {
+    pub cp: ControlPlane,
+    pub sim: Simulator,
+    pub client: Client,
+    operator: Option<ChildProcess>,
+    operator_args: Vec<String>,
+    operator_runs: u32,
+}
+
+impl Env {
+    pub async fn start() -> Self {
+        Self::start_with(Options::default()).await
+    }
+
+    pub async fn start_with(options: Options) -> Self {
+        let cp = ControlPlane::start()
+            .await
+            .expect("start the control plane (build it first with tests/control-plane/build.sh)");
+        cp.apply_crds(repo().join("crds"))
+            .await
+            .expect("apply crds/");
+        let sim = Simulator::builder()
+            .org(ORG, ORG_TOKEN)
+            .org(OTHER_ORG, OTHER_TOKEN)
+            .readiness_delay(options.readiness_delay)
+            .deleted_slug_reservation(options.deleted_slug_reservation)
+            .start()
+            .await
+            .expect("start the simulator");
+        let mut operator_args = vec![
+            "run".to_string(),
+            "--grafana-api-url".into(),
+            sim.base_url().to_string(),
+            "--metrics-addr".into(),
+            "127.0.0.1:0".into(),
+            "--health-addr".into(),
+            "127.0.0.1:0".into(),
+            "--resync-interval".into(),
+            options.resync_interval.into(),
+            "--log-format".into(),
+            "json".into(),
+            "--log-level".into(),
+            "info,grafana_cloud_operator=debug".into(),
+        ];
+        operator_args.extend(options.extra_args);
+        let client = cp.client();
+        let mut env = Self {
+            cp,
+            sim,
+            client,
+            operator: None,
+            operator_args,
+            operator_runs: 0,
+        };
+        env.start_operator();
+        env
+    }
+
+    /// Starts (or restarts) the operator binary.
+    pub fn start_operator(&mut self) {
+        self.operator_runs += 1;
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_grafana-cloud-operator"));
+        cmd.args(&self.operator_args)
+            .env("KUBECONFIG", self.cp.kubeconfig_path());
+        let log = self
+            .cp
+            .logs_dir()
+            .join(format!("operator-{}.log", self.operator_runs));
+        self.operator = Some(ChildProcess::spawn(cmd, log).expect("start the operator"));
+    }
+
+    /// Kills the operator at once, as a crash would.
+    pub fn kill_operator(&mut self) {
+        if let Some(mut op) = self.operator.take() {
+            op.kill().expect("kill the operator");
+        }
+    }
+
+    /// Everything every operator run of this test has logged.
+    pub fn operator_log(&self) -> String {
+        let mut all = String::new();
+        for run in 1..=self.operator_runs {
+            let path = self.cp.logs_dir().join(format!("operator-{run}.log"));
+            all.push_str(&std::fs::read_to_string(path).unwrap_or_default());
+        }
+        all
+    }
+
+    /// Creates a namespace with a credentials Secret for [`ORG`].
+    pub async fn namespace(&self, name: &str) -> String {
+        let ns = Namespace {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        Api::<Namespace>::all(self.client.clone())
+            .create(&PostParams::default(), &ns)
+            .await
+            .unwrap();
+        self.credentials_secret(name, CREDENTIALS, ORG_TOKEN, ORG)
+            .await;
+        name.to_string()
+    }
+
+    pub async fn credentials_secret(&self, ns: &str, name: &str, token: &str, org: &str) {
+        let secret = Secret {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                ..Default::default()
+            },
+            data: Some(
+                [
+                    ("token".to_string(), ByteString(token.as_bytes().to_vec())),
+                    ("orgSlug".to_string(), ByteString(org.as_bytes().to_vec())),
+                ]
+                .into(),
+            ),
+            ..Default::default()
+        };
+        Api::<Secret>::namespaced(self.client.clone(), ns)
+            .create(&PostParams::default(), &secret)
+            .await
+            .unwrap();
+    }
+
+    pub fn api<K>(&self, ns: &str) -> Api<K>
+    where
+        K: Resource<DynamicType = (), Scope = NamespaceResourceScope>,
+    {
+        Api::namespaced(self.client.clone(), ns)
+    }
+
+    /// Polls `name` until `check` holds, or panics with the operator's log tail.
+    pub async fn wait_for<K>(
+        &self,
+        api: &Api<K>,
+        name: &str,
+        what: &str,
+        check: impl Fn(&K) -> bool,
+    ) -> K
+    where
+        K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
+    {
+        self.wait_for_timeout(api, name, what, Duration::from_secs(60), check)
+            .await
+    }
+
+    pub async fn wait_for_timeout<K>(
+        &self,
+        api: &Api<K>,
+        name: &str,
+        what: &str,
+        timeout: Duration,
+        check: impl Fn(&K) -> bool,
+    ) -> K
+    where
+        K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
+    {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut last = None;
+        loop {
+            if let Some(obj) = api.get_opt(name).await.unwrap() {
+                if check(&obj) {
+                    return obj;
+                }
+                last = Some(obj);
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!(
+                    "timed out waiting for {name}: {what}\nlast seen: {last:#?}\noperator log tail:\n{}",
+                    tail(&self.operator_log(), 40)
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Polls until `check` holds for a condition outside Kubernetes (the simulator, say).
+    pub async fn eventually(&self, what: &str, check: impl Fn() -> bool) {
+        self.eventually_async(what, || std::future::ready(check()))
+            .await
+    }
+
+    pub async fn eventually_async<F: Future<Output = bool>>(
+        &self,
+        what: &str,
+        check: impl Fn() -> F,
+    ) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while !check().await {
+            if tokio::time::Instant::now() > deadline {
+                panic!(
+                    "timed out waiting for: {what}\noperator log tail:\n{}",
+                    tail(&self.operator_log(), 40)
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Asserts that no token the simulator knows appears in the operator's log, in any
+    /// Event, or in the status of any custom resource.
+    pub async fn assert_no_token_leaked(&self) {
+        let mut tokens: Vec<String> = vec![ORG_TOKEN.into(), OTHER_TOKEN.into()];
+        tokens.extend(
+            self.sim
+                .control()
+                .issued_tokens()
+                .iter()
+                .map(|t| t.expose().to_string()),
+        );
+        let events: Api<k8s_openapi::api::events::v1::Event> = Api::all(self.client.clone());
+        let core_events: Api<k8s_openapi::api::core::v1::Event> = Api::all(self.client.clone());
+        let stacks: Api<grafana_cloud_operator::crd::GrafanaStack> = Api::all(self.client.clone());
+        let keys: Api<grafana_cloud_operator::crd::GrafanaCloudApiKey> =
+            Api::all(self.client.clone());
+        let lp = Default::default();
+        let haystacks = [
+            ("operator log", self.operator_log()),
+            (
+                "events",
+                serde_json::to_string(&events.list(&lp).await.unwrap().items).unwrap(),
+            ),
+            (
+                "core events",
+                serde_json::to_string(&core_events.list(&lp).await.unwrap().items).unwrap(),
+            ),
+            (
+                "GrafanaStacks",
+                serde_json::to_string(&stacks.list(&lp).await.unwrap().items).unwrap(),
+            ),
+            (
+                "GrafanaCloudApiKeys",
+                serde_json::to_string(&keys.list(&lp).await.unwrap().items).unwrap(),
+            ),
+        ];
+        for token in tokens.iter().filter(|t| !t.is_empty()) {
+            for (what, text) in &haystacks {
+                assert!(
+                    !text.contains(token.as_str()),
+                    "a token leaked into the {what}"
+                );
+            }
+        }
+        assert!(!haystacks[0].1.is_empty(), "the operator logged nothing");
+    }
+}
+
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+pub fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// The Ready condition's `(status, reason)`, if present.
+pub fn ready_of(
+    conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
+) -> Option<(String, String)> {
+    conditions
+        .iter()
+        .find(|c| c.type_ == "Ready")
+        .map(|c| (c.status.clone(), c.reason.clone()))
+}
