@@ -9,6 +9,7 @@ mod packaging {
     mod artifacts;
     mod chart;
     mod cluster;
+    mod cluster_install;
     mod cluster_rbac;
     mod dockerfile;
     mod rbac;
