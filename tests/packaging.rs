@@ -12,5 +12,6 @@ mod packaging {
     mod cluster_install;
     mod cluster_rbac;
     mod dockerfile;
+    mod operator_rbac;
     mod rbac;
 }

@@ -1,0 +1,198 @@
+//! RBAC end to end: the real operator binary runs with a token of the chart's ServiceAccount,
+//! the flags the chart renders, and nothing else. A stack, an org key and a stack key become
+//! Ready and are deleted again, without a single "forbidden" in the operator's log.
+
+use std::{path::Path, time::Duration};
+
+use grafana_cloud_simulator::Simulator;
+use testenv::{ChildProcess, ControlPlane};
+
+use super::{
+    cluster::{apply_crds, kubectl, start_control_plane},
+    cluster_rbac::install_chart_rbac,
+    support::{NAMESPACE, operator_args, render, run, run_with_stdin, scratch_dir},
+};
+
+const ORG: &str = "acme";
+const TOKEN: &str = "packaging-e2e-token";
+const WAIT: &str = "--timeout=180s";
+
+/// The operator binary: Cargo builds it for this test; `GCO_OPERATOR_BIN` overrides it.
+fn operator_binary() -> String {
+    std::env::var("GCO_OPERATOR_BIN")
+        .ok()
+        .or_else(|| option_env!("CARGO_BIN_EXE_grafana-cloud-operator").map(str::to_owned))
+        .expect("set GCO_OPERATOR_BIN to the grafana-cloud-operator binary")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The chart's operator args, made runnable outside a pod: the simulator's URL, loopback
+/// addresses on free ports, and the release namespace instead of the downward API.
+fn local_args(chart_args: &[String], api_url: &str) -> Vec<String> {
+    chart_args
+        .iter()
+        .map(|arg| match arg.split_once('=') {
+            Some(("--grafana-api-url", _)) => format!("--grafana-api-url={api_url}"),
+            Some(("--metrics-addr", _)) => format!("--metrics-addr=127.0.0.1:{}", free_port()),
+            Some(("--health-addr", _)) => format!("--health-addr=127.0.0.1:{}", free_port()),
+            _ => arg.replace("$(POD_NAMESPACE)", NAMESPACE),
+        })
+        .collect()
+}
+
+fn resources(namespace: &str) -> String {
+    format!(
+        r#"
+apiVersion: v1
+kind: Secret
+metadata: {{name: grafana-cloud-credentials, namespace: {namespace}}}
+stringData: {{token: {TOKEN}, orgSlug: {ORG}}}
+---
+apiVersion: grafanacloud.operator.dev/v1alpha1
+kind: GrafanaStack
+metadata: {{name: stack, namespace: {namespace}}}
+spec:
+  slug: pkg{namespace_slug}
+  credentials: {{secretName: grafana-cloud-credentials}}
+---
+apiVersion: grafanacloud.operator.dev/v1alpha1
+kind: GrafanaCloudApiKey
+metadata: {{name: org-key, namespace: {namespace}}}
+spec:
+  role: MetricsPublisher
+  credentials: {{secretName: grafana-cloud-credentials}}
+---
+apiVersion: grafanacloud.operator.dev/v1alpha1
+kind: GrafanaCloudApiKey
+metadata: {{name: stack-key, namespace: {namespace}}}
+spec:
+  role: Viewer
+  stackRef: stack
+  secondsToLive: 3600
+  rotation: {{renewBefore: 10m}}
+  secretTemplate:
+    data:
+      token-copy: "{{{{ token }}}}"
+  credentials: {{secretName: grafana-cloud-credentials}}
+"#,
+        namespace_slug = namespace.replace('-', "")
+    )
+}
+
+fn kubectl_ok(control_plane: &ControlPlane, args: &[&str], operator: &ChildProcess) {
+    let output = run(&mut kubectl(control_plane, args));
+    assert!(
+        output.success,
+        "kubectl {args:?} failed:\n{}\n--- operator log ---\n{}",
+        output.stderr,
+        operator.log_tail(60)
+    );
+}
+
+async fn operator_converges_with_only_the_chart_rbac(
+    values_file: Option<&str>,
+    namespace: &str,
+    log: &Path,
+) {
+    let sim = Simulator::builder()
+        .org(ORG, TOKEN)
+        .readiness_delay(Duration::from_millis(500))
+        .start()
+        .await
+        .unwrap();
+    let control_plane = start_control_plane().await;
+    assert!(
+        apply_crds(&control_plane).await,
+        "crds/ is empty: generate the CRDs first"
+    );
+    let account = install_chart_rbac(&control_plane, values_file).await;
+
+    let mut command = std::process::Command::new(operator_binary());
+    command
+        .args(local_args(
+            &operator_args(&render(values_file, &[])),
+            &sim.base_url(),
+        ))
+        .env("KUBECONFIG", &account)
+        .env_remove("RUST_LOG");
+    let mut operator = ChildProcess::spawn(command, log).unwrap();
+
+    let output = run_with_stdin(
+        &mut kubectl(&control_plane, &["apply", "-f", "-"]),
+        &resources(namespace),
+    );
+    assert!(
+        output.success,
+        "creating the resources failed:\n{}",
+        output.stderr
+    );
+    let ns = ["--namespace", namespace];
+    for resource in [
+        "grafanastack/stack",
+        "grafanacloudapikey/org-key",
+        "grafanacloudapikey/stack-key",
+    ] {
+        kubectl_ok(
+            &control_plane,
+            &[
+                "wait",
+                "--for=condition=Ready",
+                WAIT,
+                resource,
+                ns[0],
+                ns[1],
+            ],
+            &operator,
+        );
+    }
+    for secret in ["secret/org-key", "secret/stack-key"] {
+        kubectl_ok(&control_plane, &["get", secret, ns[0], ns[1]], &operator);
+    }
+    kubectl_ok(
+        &control_plane,
+        &[
+            "delete",
+            "grafanacloudapikeys,grafanastacks",
+            "--all",
+            "--wait",
+            WAIT,
+            ns[0],
+            ns[1],
+        ],
+        &operator,
+    );
+
+    let status = operator.terminate(Duration::from_secs(15)).await.unwrap();
+    let log = operator.read_log();
+    assert!(
+        !log.to_lowercase().contains("forbidden"),
+        "the operator was refused something by RBAC:\n{}",
+        operator.log_tail(80)
+    );
+    assert!(
+        status.success(),
+        "the operator did not shut down cleanly: {status}\n{}",
+        operator.log_tail(40)
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_converges_with_the_cluster_wide_chart_rbac() {
+    let log = scratch_dir("operator-cluster-wide").join("operator.log");
+    operator_converges_with_only_the_chart_rbac(None, "default", &log).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_converges_with_the_namespaced_chart_rbac() {
+    let log = scratch_dir("operator-namespaced").join("operator.log");
+    operator_converges_with_only_the_chart_rbac(Some("ci/namespaced-values.yaml"), "team-a", &log)
+        .await;
+}
