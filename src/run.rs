@@ -131,6 +131,11 @@ async fn run(args: RunArgs, log_level: telemetry::LogLevelHandle) -> Result<(), 
             scope.clone(),
             shutdown.clone(),
         )));
+        controllers.push(tokio::spawn(controller::apikey::run(
+            ctx.clone(),
+            scope.clone(),
+            shutdown.clone(),
+        )));
     }
     readiness.set(true);
     shutdown.clone().await;

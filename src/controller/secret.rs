@@ -32,7 +32,7 @@ use k8s_openapi::{
     apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference},
     jiff::Timestamp,
 };
-use minijinja::{Environment, UndefinedBehavior, Value};
+use minijinja::{Environment, UndefinedBehavior, Value, syntax::SyntaxConfig};
 
 use crate::{
     crd::{Endpoint, MANAGED_BY_LABEL, MANAGED_BY_VALUE, SecretTemplate, StackEndpoints},
@@ -49,6 +49,15 @@ pub const CREATED_AT_ANNOTATION: &str = "grafanacloud.operator.dev/key-created-a
 pub const EXPIRES_AT_ANNOTATION: &str = "grafanacloud.operator.dev/key-expires-at";
 /// Annotation: id of the stack a stack key belongs to.
 pub const STACK_ID_ANNOTATION: &str = "grafanacloud.operator.dev/stack-id";
+
+/// Annotations that record the key identity; templates may not set them.
+const RESERVED_ANNOTATIONS: [&str; 5] = [
+    KEY_NAME_ANNOTATION,
+    KEY_ID_ANNOTATION,
+    CREATED_AT_ANNOTATION,
+    EXPIRES_AT_ANNOTATION,
+    STACK_ID_ANNOTATION,
+];
 
 /// Data keys the operator always writes; templates may not replace them.
 pub const TOKEN_KEY: &str = "token";
@@ -169,6 +178,10 @@ pub fn render(
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_fuel(Some(TEMPLATE_FUEL));
+    // Data often holds whole config files: keep their final newline.
+    if let Ok(syntax) = SyntaxConfig::builder().keep_trailing_newline(true).build() {
+        env.set_syntax(syntax);
+    }
     let vars = variables(material);
     let token = material.token.expose();
     let one = |section: &str, key: &str, source: &str| -> Result<String, TemplateError> {
@@ -271,8 +284,8 @@ fn check_annotations(annotations: &BTreeMap<String, String>) -> Result<(), Templ
             field: format!("annotations.{key}"),
             problem: problem.into(),
         };
-        if key.starts_with("grafanacloud.operator.dev/") {
-            return Err(bad("uses the operator's own prefix"));
+        if RESERVED_ANNOTATIONS.contains(&key.as_str()) {
+            return Err(bad("is set by the operator"));
         }
         if !qualified_name(key) {
             return Err(bad("is not a valid annotation key"));

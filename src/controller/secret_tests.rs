@@ -314,6 +314,12 @@ fn reserved_and_invalid_keys_and_label_values_are_rejected() {
     assert!(render(&labels("team", "has spaces"), &m).is_err());
     assert!(render(&labels(MANAGED_BY_LABEL, "me"), &m).is_err());
     assert!(render(&labels("example.com/team", "a-b_c.d"), &m).is_ok());
+    let annotation = |k: &str| SecretTemplate {
+        annotations: BTreeMap::from([(k.to_string(), "x".to_string())]),
+        ..SecretTemplate::default()
+    };
+    assert!(render(&annotation(KEY_ID_ANNOTATION), &m).is_err());
+    assert!(render(&annotation("grafanacloud.operator.dev/stack"), &m).is_ok());
     let long = "a".repeat(64);
     assert!(render(&labels("team", &long), &m).is_err());
 }
@@ -349,4 +355,26 @@ fn an_unchanged_secret_needs_no_write_and_a_new_token_does() {
         &Rendered::default(),
     );
     assert!(!up_to_date(&current, &rotated));
+}
+
+#[test]
+fn the_documented_remote_write_example_renders() {
+    let example: crate::crd::GrafanaCloudApiKey = serde_yaml::from_str(include_str!(
+        "../../deploy/examples/remote-write-secret.yaml"
+    ))
+    .unwrap();
+    let template = example.spec.secret_template.unwrap();
+    assert_eq!(template.stack_ref.as_deref(), Some("team-a"));
+    let token = Token::new(TOKEN);
+    let (record, stack) = (record(), stack());
+    let rendered = render(&template, &material(&token, &record, Some(&stack), false)).unwrap();
+    let config: serde_yaml::Value =
+        serde_yaml::from_str(&rendered.data["remote-write.yaml"]).unwrap();
+    let target = &config["remote_write"][0];
+    assert_eq!(
+        target["url"].as_str(),
+        Some("https://prometheus-prod-01-eu-west-0.grafana.net/api/prom/push")
+    );
+    assert_eq!(target["basic_auth"]["username"].as_str(), Some("123456"));
+    assert_eq!(target["basic_auth"]["password"].as_str(), Some(TOKEN));
 }

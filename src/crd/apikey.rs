@@ -42,7 +42,9 @@ use super::{CredentialsRef, DeletionPolicy};
     validation = Rule::new("!has(self.rotation) || (has(self.secondsToLive) && self.secondsToLive > 0)")
         .message("rotation needs a positive secondsToLive"),
     validation = Rule::new("has(self.name) == has(oldSelf.name)").message("name is immutable"),
-    validation = Rule::new("has(self.stackRef) == has(oldSelf.stackRef)").message("stackRef is immutable")
+    validation = Rule::new("has(self.stackRef) == has(oldSelf.stackRef)").message("stackRef is immutable"),
+    validation = Rule::new("!has(self.stackRef) || !has(self.secretTemplate) || !has(self.secretTemplate.stackRef)")
+        .message("secretTemplate.stackRef is for organisation keys; a stack key's templates see its own stack")
 )]
 #[serde(rename_all = "camelCase")]
 pub struct GrafanaCloudApiKeySpec {
@@ -138,12 +140,22 @@ pub struct Rotation {
 }
 
 /// Templates for the generated Secret. They use Jinja syntax (`{{ token }}`) with these
-/// variables: `token`, `orgSlug`, `keyName`, and for stack keys `stack.slug`, `stack.url`,
-/// `stack.id` and `stack.endpoints.<service>.url` / `.userId` where service is one of
-/// `prometheus`, `loki`, `tempo`, `alertmanager`, `graphite`, `profiles`.
+/// variables: `token`, `orgSlug`, `keyName`, and, for stack keys or when `stackRef` is set,
+/// `stack.slug`, `stack.url`, `stack.id` and `stack.endpoints.<service>.url` / `.userId`
+/// where service is one of `prometheus`, `loki`, `tempo`, `alertmanager`, `graphite`,
+/// `profiles`. Using a variable that does not exist is an error (reason `InvalidSpec`).
+/// Example, a Prometheus remote-write config from a MetricsPublisher key:
+/// `url: {{ stack.endpoints.prometheus.url }}/api/prom/push`,
+/// `username: "{{ stack.endpoints.prometheus.userId }}"`, `password: "{{ token }}"`.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SecretTemplate {
+    /// Organisation keys only: name of a GrafanaStack in this namespace whose URL and
+    /// endpoints the templates may use as `stack.*`. The key is created once that stack is
+    /// Ready. Stack keys always see their own stack.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    pub stack_ref: Option<String>,
     /// Labels added to the Secret; values are templates.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,

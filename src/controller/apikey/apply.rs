@@ -191,7 +191,7 @@ impl Prepared {
         stack: Option<&StackFacts>,
         key_name: &str,
         stack_key: bool,
-    ) -> Result<(), Error> {
+    ) -> Result<(), secret::TemplateError> {
         let Some(template) = &obj.spec.secret_template else {
             return Ok(());
         };
@@ -210,10 +210,7 @@ impl Prepared {
             stack,
             stack_key,
         };
-        secret::render(template, &material).map_err(|err| Error::InvalidSpec {
-            reason: err.to_string(),
-        })?;
-        Ok(())
+        secret::render(template, &material).map(|_| ())
     }
 
     /// Writes the whole Secret in one request: a create when it does not exist yet (which

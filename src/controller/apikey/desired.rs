@@ -7,10 +7,7 @@ use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use kube::ResourceExt;
 
 use crate::{
-    controller::{
-        Error,
-        secret::{KeyRecord, StackFacts},
-    },
+    controller::secret::{KeyRecord, StackFacts},
     crd::{self, GrafanaCloudApiKey, GrafanaCloudApiKeyStatus, GrafanaStack},
     grafana::{self, OrgApiKey},
 };
@@ -107,28 +104,29 @@ pub fn stack_facts(stack: &GrafanaStack) -> StackFacts {
 
 /// The checked rotation settings of a stack key: `renewBefore` as a duration, shorter than
 /// the key's lifetime.
-pub fn renew_before(obj: &GrafanaCloudApiKey) -> Result<Option<Duration>, Error> {
+///
+/// The error is the reason to show with `InvalidSpec`.
+pub fn renew_before(obj: &GrafanaCloudApiKey) -> Result<Option<Duration>, String> {
     let Some(rotation) = &obj.spec.rotation else {
         return Ok(None);
     };
-    let invalid = |reason: String| Error::InvalidSpec { reason };
     let before = humantime::parse_duration(&rotation.renew_before).map_err(|_| {
-        invalid(format!(
+        format!(
             "rotation.renewBefore {:?} is not a duration such as 1h or 30m",
             rotation.renew_before
-        ))
+        )
     })?;
     let ttl = obj
         .spec
         .seconds_to_live
         .and_then(|s| u64::try_from(s).ok())
         .filter(|s| *s > 0)
-        .ok_or_else(|| invalid("rotation needs a positive secondsToLive".into()))?;
+        .ok_or_else(|| "rotation needs a positive secondsToLive".to_string())?;
     if before >= Duration::from_secs(ttl) {
-        return Err(invalid(format!(
+        return Err(format!(
             "rotation.renewBefore ({}) must be shorter than secondsToLive ({ttl}s)",
             rotation.renew_before
-        )));
+        ));
     }
     Ok(Some(before))
 }

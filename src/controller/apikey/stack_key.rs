@@ -72,8 +72,11 @@ pub(super) async fn converge(
     status.org_slug = Some(org.clone()).filter(|s| !s.is_empty());
     status.stack_slug = Some(stack.slug.clone());
     let base = desired::base_name(obj);
-    let renew_before = desired::renew_before(obj)?;
-    prepared.check_template(obj, &org, Some(stack), &base, true)?;
+    let renew_before =
+        desired::renew_before(obj).map_err(|reason| Error::InvalidSpec { reason })?;
+    prepared
+        .check_template(obj, &org, Some(stack), &base, true)
+        .map_err(invalid)?;
 
     let stored_token = prepared.owned.as_ref().and_then(secret::stored_token);
     let stored = prepared.owned.as_ref().and_then(secret::stored_record);
@@ -138,6 +141,12 @@ pub(super) async fn converge(
         )),
         action: Action::requeue(requeue(now, renew_at, resync)),
     })
+}
+
+fn invalid(err: secret::TemplateError) -> Error {
+    Error::InvalidSpec {
+        reason: err.to_string(),
+    }
 }
 
 fn requeue(now: Timestamp, renew_at: Option<Timestamp>, resync: Duration) -> Duration {
