@@ -40,6 +40,8 @@ pub struct ClientOptions {
     /// The longest `Retry-After` the client waits out itself; longer waits
     /// are returned to the caller as errors carrying [`Error::retry_after`].
     pub max_retry_after: Duration,
+    /// No retry starts later than this after a call began.
+    pub max_elapsed: Duration,
     pub user_agent: String,
     pub observer: Option<Arc<dyn RequestObserver>>,
 }
@@ -53,6 +55,7 @@ impl Default for ClientOptions {
             backoff_base: retry.backoff_base,
             backoff_max: retry.backoff_max,
             max_retry_after: retry.max_retry_after,
+            max_elapsed: retry.max_elapsed,
             user_agent: concat!("grafana-cloud-operator/", env!("CARGO_PKG_VERSION")).to_owned(),
             observer: None,
         }
@@ -67,6 +70,7 @@ impl fmt::Debug for ClientOptions {
             .field("backoff_base", &self.backoff_base)
             .field("backoff_max", &self.backoff_max)
             .field("max_retry_after", &self.max_retry_after)
+            .field("max_elapsed", &self.max_elapsed)
             .field("user_agent", &self.user_agent)
             .field("observer", &self.observer.is_some())
             .finish()
@@ -202,6 +206,7 @@ impl GrafanaClient {
                     backoff_base: options.backoff_base,
                     backoff_max: options.backoff_max,
                     max_retry_after: options.max_retry_after,
+                    max_elapsed: options.max_elapsed,
                 },
                 timeout: options.timeout,
                 observer: options.observer,
@@ -237,6 +242,7 @@ impl GrafanaClient {
             .map_err(|_| fail(Failure::InvalidToken, 0))?;
         auth.set_sensitive(true);
         let url = self.url(&call);
+        let call_started = Instant::now();
         let mut retries = 0;
         loop {
             let started = Instant::now();
@@ -270,7 +276,12 @@ impl GrafanaClient {
                 .retry
                 .decide(&outcome, retries, call.idempotent, rand::random())
             {
-                Decision::Retry(delay) => {
+                Decision::Retry(delay)
+                    if self
+                        .inner
+                        .retry
+                        .within_budget(call_started.elapsed(), delay) =>
+                {
                     tracing::debug!(
                         endpoint = call.endpoint,
                         method = %call.method,
@@ -282,7 +293,7 @@ impl GrafanaClient {
                     tokio::time::sleep(delay).await;
                     retries += 1;
                 }
-                Decision::GiveUp => return Err(fail(failure, retries + 1)),
+                Decision::Retry(_) | Decision::GiveUp => return Err(fail(failure, retries + 1)),
             }
         }
     }

@@ -121,6 +121,12 @@ impl Error {
         self.request().is_some_and(RequestError::is_unauthorized)
     }
 
+    /// 403 only: the token is valid but may not see this object. grafana.com
+    /// also answers 403 for a stack that belongs to another org.
+    pub fn is_forbidden(&self) -> bool {
+        self.status() == Some(403)
+    }
+
     /// How long grafana.com asked us to wait (429, or 503 while a stack loads).
     pub fn retry_after(&self) -> Option<Duration> {
         self.request().and_then(RequestError::retry_after)

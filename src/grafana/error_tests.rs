@@ -178,6 +178,8 @@ fn transient_and_unauthorized() {
     assert!(!create(answered(401, None, None)).is_transient());
     assert!(create(answered(401, None, None)).is_unauthorized());
     assert!(create(answered(403, None, None)).is_unauthorized());
+    assert!(create(answered(403, None, None)).is_forbidden());
+    assert!(!create(answered(401, None, None)).is_forbidden());
     assert!(!create(answered(404, None, None)).is_unauthorized());
     assert!(create(answered(404, None, None)).is_not_found());
 }

@@ -11,6 +11,8 @@
 //!   A create may have been committed, so the caller must read back instead.
 //! - A connection that could not be opened never reached grafana.com, so any
 //!   request can be retried.
+//! - No retry starts once [`RetryPolicy::max_elapsed`] has passed since the
+//!   call began, so a call never takes much longer than that plus one timeout.
 
 use std::time::{Duration, SystemTime};
 
@@ -25,6 +27,8 @@ pub struct RetryPolicy {
     pub backoff_max: Duration,
     /// The longest `Retry-After` the client waits out itself.
     pub max_retry_after: Duration,
+    /// No retry starts later than this after the call began.
+    pub max_elapsed: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -34,6 +38,7 @@ impl Default for RetryPolicy {
             backoff_base: Duration::from_millis(250),
             backoff_max: Duration::from_secs(4),
             max_retry_after: Duration::from_secs(30),
+            max_elapsed: Duration::from_secs(60),
         }
     }
 }
@@ -86,6 +91,11 @@ impl RetryPolicy {
         }
     }
 
+    /// Whether a retry after `delay`, `elapsed` into the call, fits the budget.
+    pub(crate) fn within_budget(&self, elapsed: Duration, delay: Duration) -> bool {
+        elapsed.saturating_add(delay) <= self.max_elapsed
+    }
+
     /// Exponential backoff with "equal jitter": half the delay is fixed, the
     /// other half random, so that delays stay bounded but spread out.
     pub(crate) fn backoff(&self, retries_done: u32, jitter: f64) -> Duration {
@@ -124,6 +134,7 @@ mod tests {
             backoff_base: Duration::from_millis(100),
             backoff_max: Duration::from_millis(1000),
             max_retry_after: Duration::from_secs(60),
+            max_elapsed: Duration::from_secs(10),
         }
     }
 
@@ -217,6 +228,14 @@ mod tests {
         let p = policy();
         assert_eq!(p.decide(&status(503), 3, true, 0.5), Decision::GiveUp);
         assert_eq!(p.decide(&status(429), 3, true, 0.5), Decision::GiveUp);
+    }
+
+    #[test]
+    fn no_retry_starts_after_the_time_budget() {
+        let p = policy();
+        assert!(p.within_budget(Duration::from_secs(2), Duration::from_secs(8)));
+        assert!(!p.within_budget(Duration::from_secs(9), Duration::from_secs(2)));
+        assert!(!p.within_budget(Duration::MAX, Duration::from_secs(1)));
     }
 
     #[test]

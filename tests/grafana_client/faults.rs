@@ -143,6 +143,23 @@ async fn server_errors_stop_after_the_retry_budget() {
 }
 
 #[tokio::test]
+async fn no_retry_starts_after_the_time_budget() {
+    let server = FaultServer::start(vec![Reply::error(500, "InternalError", "boom")]).await;
+    let opts = ClientOptions {
+        backoff_base: Duration::from_millis(400),
+        backoff_max: Duration::from_millis(400),
+        max_elapsed: Duration::from_millis(100),
+        ..options()
+    };
+    let err = client(&server.base_url(), opts)
+        .list_org_api_keys(&token(), "acme")
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(500));
+    assert_eq!(server.hits(), 1);
+}
+
+#[tokio::test]
 async fn creates_are_never_retried_after_a_server_error() {
     let server = FaultServer::start(vec![Reply::error(502, "BadGateway", "upstream")]).await;
     let client = client(&server.base_url(), options());

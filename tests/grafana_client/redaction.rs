@@ -1,10 +1,6 @@
 //! No token, neither ours nor a created key, ever appears in formatted output or logs.
 
-use std::{
-    io,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::time::Duration;
 
 use grafana_cloud_operator::grafana::{ApiKeyRole, ClientOptions, CreateStack, Token};
 use serde_json::json;
@@ -12,7 +8,7 @@ use serde_json::json;
 use super::{
     TOKEN, client,
     fault_server::{DroppingServer, FaultServer, Reply},
-    options, token,
+    logs, options, token,
 };
 
 const ORG_KEY: &str = "glc_created-org-key-51d2";
@@ -136,34 +132,11 @@ async fn errors_never_format_a_token() {
     }
 }
 
-/// Collects everything the fmt subscriber writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn debug_logs_name_the_endpoint_and_request_but_never_a_token() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
     let server = FaultServer::start(vec![
         Reply::error(503, "ServiceUnavailable", "try again"),
+        Reply::json(200, json!({})),
         Reply::json(
             200,
             json!({"id": 3, "name": "ci", "role": "Admin", "token": ORG_KEY}),
@@ -177,18 +150,31 @@ async fn debug_logs_name_the_endpoint_and_request_but_never_a_token() {
         .await
         .unwrap();
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = logs().text();
     assert_clean("logs", &logs);
-    let request_id = server.received()[0].headers["x-request-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(logs.contains("endpoint=\"/instances/{slug}\""), "{logs}");
-    assert!(logs.contains("endpoint=\"/orgs/{org}/api-keys\""), "{logs}");
-    assert!(logs.contains(&request_id), "{logs}");
+    let received = server.received();
+    let lines_of = |n: usize| {
+        let id = received[n].headers["x-request-id"].to_str().unwrap();
+        logs.lines()
+            .filter(|line| line.contains(id))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let delete = lines_of(0);
+    assert_eq!(lines_of(1), delete, "retries reuse the request id");
+    assert_eq!(delete.len(), 3, "{delete:#?}");
     assert!(
-        logs.contains("status=503") && logs.contains("status=200"),
-        "{logs}"
+        delete
+            .iter()
+            .all(|l| l.contains("endpoint=\"/instances/{slug}\"") && l.contains("method=DELETE"))
     );
-    assert!(logs.contains("retrying grafana.com request"), "{logs}");
+    assert!(delete[0].contains("status=503") && delete[0].contains("grafana.com request"));
+    assert!(delete[1].contains("retrying grafana.com request"));
+    assert!(delete[2].contains("status=200") && delete[2].contains("elapsed_ms="));
+    let create = lines_of(2);
+    assert_eq!(create.len(), 1, "{create:#?}");
+    assert!(
+        create[0].contains("endpoint=\"/orgs/{org}/api-keys\"")
+            && create[0].contains("method=POST")
+    );
 }

@@ -191,6 +191,8 @@ async fn simulator_errors_map_to_the_questions_controllers_ask() {
         .unwrap_err();
     assert!(err.is_slug_unavailable(), "{err}");
     assert_eq!(err.category(), "conflict");
+    let err = client.get_stack(&tok, "taken").await.unwrap_err();
+    assert!(err.is_forbidden(), "another org's stack: {err}");
 }
 
 #[tokio::test]
