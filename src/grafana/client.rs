@@ -15,67 +15,10 @@ use serde::{Deserialize, de::DeserializeOwned};
 use url::Url;
 
 use super::{
-    Error, Token,
+    ClientOptions, Error, RequestObserver, Token,
     error::{Failure, RequestError},
     retry::{AttemptOutcome, Decision, RetryPolicy, parse_retry_after},
-    types::Page,
 };
-
-/// Receives one call per HTTP attempt, for metrics.
-pub trait RequestObserver: Send + Sync {
-    /// `endpoint` is a fixed template such as `/instances/{slug}`; `status` is
-    /// `None` when no answer arrived (timeout, network error).
-    fn observe(&self, endpoint: &'static str, method: &str, status: Option<u16>, elapsed: Duration);
-}
-
-/// How the client talks to grafana.com.
-#[derive(Clone)]
-pub struct ClientOptions {
-    /// The limit for each attempt, from connecting to reading the whole body.
-    pub timeout: Duration,
-    /// Retries after the first attempt (see [`RetryPolicy`] for which failures retry).
-    pub max_retries: u32,
-    pub backoff_base: Duration,
-    pub backoff_max: Duration,
-    /// The longest `Retry-After` the client waits out itself; longer waits
-    /// are returned to the caller as errors carrying [`Error::retry_after`].
-    pub max_retry_after: Duration,
-    /// No retry starts later than this after a call began.
-    pub max_elapsed: Duration,
-    pub user_agent: String,
-    pub observer: Option<Arc<dyn RequestObserver>>,
-}
-
-impl Default for ClientOptions {
-    fn default() -> Self {
-        let retry = RetryPolicy::default();
-        Self {
-            timeout: Duration::from_secs(30),
-            max_retries: retry.max_retries,
-            backoff_base: retry.backoff_base,
-            backoff_max: retry.backoff_max,
-            max_retry_after: retry.max_retry_after,
-            max_elapsed: retry.max_elapsed,
-            user_agent: concat!("grafana-cloud-operator/", env!("CARGO_PKG_VERSION")).to_owned(),
-            observer: None,
-        }
-    }
-}
-
-impl fmt::Debug for ClientOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientOptions")
-            .field("timeout", &self.timeout)
-            .field("max_retries", &self.max_retries)
-            .field("backoff_base", &self.backoff_base)
-            .field("backoff_max", &self.backoff_max)
-            .field("max_retry_after", &self.max_retry_after)
-            .field("max_elapsed", &self.max_elapsed)
-            .field("user_agent", &self.user_agent)
-            .field("observer", &self.observer.is_some())
-            .finish()
-    }
-}
 
 /// A client for the grafana.com API. Cheap to clone: clones share one
 /// connection pool. The credentials are passed to every call, never stored.
@@ -338,56 +281,6 @@ impl GrafanaClient {
         };
         (Some(status.as_u16()), result)
     }
-
-    /// GETs every page of a list endpoint that answers `{items, page, pages, nextCursor}`.
-    pub(crate) async fn list_all<T: DeserializeOwned>(
-        &self,
-        token: &Token,
-        endpoint: &'static str,
-        path: &[&str],
-    ) -> Result<Vec<T>, RequestError> {
-        // A bound, so that a server that keeps announcing pages cannot loop us forever.
-        const MAX_PAGES: usize = 100;
-        let mut items = Vec::new();
-        let mut query: Vec<(&'static str, String)> = Vec::new();
-        for _ in 0..MAX_PAGES {
-            let mut call = Call::new(Method::GET, endpoint, path);
-            call.query.clone_from(&query);
-            let page: Page<T> = self.execute(token, call).await?.json()?;
-            if page.items.is_empty() {
-                break;
-            }
-            items.extend(page.items);
-            query = match next_page_query(&query, page.page, page.pages, page.next_cursor) {
-                Some(next) => next,
-                None => break,
-            };
-        }
-        Ok(items)
-    }
-}
-
-/// The query for the next page, or `None` when this was the last one (or the
-/// server ignored our page request).
-fn next_page_query(
-    current: &[(&'static str, String)],
-    page: Option<u64>,
-    pages: Option<u64>,
-    next_cursor: Option<u64>,
-) -> Option<Vec<(&'static str, String)>> {
-    if let Some(cursor) = next_cursor.filter(|c| *c > 0) {
-        let next = vec![("cursor", cursor.to_string())];
-        return (next != current).then_some(next);
-    }
-    let (page, pages) = (page?, pages?);
-    let requested = current
-        .iter()
-        .find(|(k, _)| *k == "page")
-        .and_then(|(_, v)| v.parse::<u64>().ok());
-    if requested.is_some_and(|r| r != page) || page >= pages {
-        return None;
-    }
-    Some(vec![("page", (page + 1).to_string())])
 }
 
 fn transport_failure(error: reqwest::Error) -> Failure {

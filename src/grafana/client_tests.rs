@@ -2,48 +2,6 @@
 
 use super::*;
 
-fn query(pairs: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
-    pairs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect()
-}
-
-#[test]
-fn pagination_follows_pages_then_stops() {
-    assert_eq!(
-        next_page_query(&[], Some(1), Some(3), None),
-        Some(query(&[("page", "2")]))
-    );
-    assert_eq!(
-        next_page_query(&query(&[("page", "2")]), Some(2), Some(3), None),
-        Some(query(&[("page", "3")]))
-    );
-    assert_eq!(
-        next_page_query(&query(&[("page", "3")]), Some(3), Some(3), None),
-        None
-    );
-    assert_eq!(next_page_query(&[], None, None, None), None);
-}
-
-#[test]
-fn pagination_stops_when_the_server_ignores_the_page() {
-    assert_eq!(
-        next_page_query(&query(&[("page", "2")]), Some(1), Some(3), None),
-        None
-    );
-}
-
-#[test]
-fn pagination_prefers_a_cursor_and_never_repeats_it() {
-    assert_eq!(
-        next_page_query(&[], Some(1), Some(1), Some(40)),
-        Some(query(&[("cursor", "40")]))
-    );
-    assert_eq!(
-        next_page_query(&query(&[("cursor", "40")]), None, None, Some(40)),
-        None
-    );
-    assert_eq!(next_page_query(&[], Some(1), Some(1), Some(0)), None);
-}
-
 #[test]
 fn error_bodies_keep_code_and_message() {
     let failure = status_failure(

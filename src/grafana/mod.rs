@@ -16,14 +16,17 @@
 mod client;
 mod error;
 mod keys;
+mod options;
+mod paging;
 pub mod retry;
 mod stacks;
 mod tls;
 mod token;
 mod types;
 
-pub use client::{ClientOptions, GrafanaClient, RequestObserver};
+pub use client::GrafanaClient;
 pub use error::{Error, Failure, RequestError};
+pub use options::{ClientOptions, RequestObserver};
 pub use retry::RetryPolicy;
 pub use token::Token;
 pub use types::{
