@@ -213,7 +213,18 @@ impl fmt::Display for Failure {
                 f.write_str("the token contains characters that cannot be sent in an HTTP header")
             }
             Self::Timeout => f.write_str("the request timed out"),
-            Self::Network(source) => write!(f, "the connection failed: {source}"),
+            Self::Network(source) => {
+                write!(f, "the connection failed: {source}")?;
+                // reqwest's own message omits the cause ("connection refused", …).
+                let mut root: &dyn std::error::Error = source;
+                while let Some(inner) = root.source() {
+                    root = inner;
+                }
+                if !std::ptr::addr_eq(root, source as &dyn std::error::Error) {
+                    write!(f, ": {root}")?;
+                }
+                Ok(())
+            }
             Self::Decode {
                 category,
                 line,

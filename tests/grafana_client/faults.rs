@@ -261,6 +261,10 @@ async fn dropped_connections_retry_reads_but_not_creates() {
     let client = client(&server.base_url(), options());
     let err = client.list_datasources(&token(), "acme").await.unwrap_err();
     assert_eq!(err.category(), "network", "{err}");
+    assert!(
+        err.to_string().contains("/api/instances/acme/datasources"),
+        "{err}"
+    );
     assert_eq!(server.connections(), 3);
     let err = client
         .create_org_api_key(&token(), "acme", "ci", ApiKeyRole::Admin)
@@ -356,4 +360,18 @@ async fn the_observer_sees_every_attempt_by_endpoint_template() {
             ("/instances/{id}/readiness", "GET".to_owned(), Some(200)),
         ]
     );
+}
+
+#[tokio::test]
+async fn refused_connections_name_the_cause_and_are_retried_even_for_creates() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base_url = format!("http://{}/api", listener.local_addr().unwrap());
+    drop(listener);
+    let err = client(&base_url, options())
+        .create_stack(&token(), &new_stack("acme"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.category(), "network");
+    assert!(err.to_string().to_lowercase().contains("refused"), "{err}");
+    assert!(err.to_string().contains("3 attempt(s)"), "{err}");
 }
