@@ -1,7 +1,8 @@
 //! The grafana.com API client: one typed method per endpoint the operator uses.
 //!
-//! - Every request carries `Authorization: Bearer …`, a fresh `x-request-id`
-//!   and a timeout.
+//! - Every request carries `Authorization: Bearer …`, an `x-request-id` (one
+//!   per call, kept across its retries, and reported in errors and logs) and
+//!   a timeout.
 //! - 429 and 503 `Loading` are retried after `Retry-After` (up to a cap);
 //!   5xx, timeouts and dropped connections are retried with bounded
 //!   exponential backoff and jitter for idempotent requests only. 409 is never
