@@ -63,10 +63,18 @@ fn assert_applied_cleanly(what: &str, output: &Output) {
         "{what} was rejected:\n{}\n{}",
         output.stdout, output.stderr
     );
+    let warnings: Vec<&str> = output
+        .stderr
+        .lines()
+        .filter(|line| line.starts_with("Warning:"))
+        // The CRDs declare `format: uint64` for ids, which the API server ignores with this
+        // warning. Harmless; remove this exception once the CRD schemas drop that format.
+        .filter(|line| *line != "Warning: unrecognized format \"uint64\"")
+        .collect();
     assert!(
-        !output.stderr.contains("Warning:"),
+        warnings.is_empty(),
         "{what} was accepted with warnings:\n{}",
-        output.stderr
+        warnings.join("\n")
     );
 }
 
@@ -86,8 +94,8 @@ pub async fn apply_crds(control_plane: &ControlPlane) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rendered_manifests_are_accepted_by_the_api_server() {
     let control_plane = start_control_plane().await;
-    let has_crds = apply_crds(&control_plane).await;
 
+    // deploy/ first: it carries the CRDs itself.
     let deploy = root().join("deploy");
     // With the trailing slash, as a user types it.
     let deploy_dir = &format!("{}/", deploy.display());
@@ -101,6 +109,8 @@ async fn rendered_manifests_are_accepted_by_the_api_server() {
         &["apply", "--dry-run=server", "-k", deploy_dir],
     ));
     assert_applied_cleanly("kubectl apply -k deploy/", &output);
+
+    let has_crds = apply_crds(&control_plane).await;
 
     for (set, file) in VALUE_SETS {
         let rendered = helm_template(*file, &[]);
