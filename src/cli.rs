@@ -59,6 +59,10 @@ pub struct RunArgs {
     )]
     pub leader_election_lease_name: String,
 
+    /// How long the lease is valid without renewal; a failover takes at most this long.
+    #[arg(long, env = "GCO_LEADER_ELECTION_LEASE_DURATION", default_value = "15s", value_parser = parse_duration)]
+    pub leader_election_lease_duration: Duration,
+
     /// Address of the Prometheus metrics endpoint.
     #[arg(long, env = "GCO_METRICS_ADDR", default_value = "0.0.0.0:8080")]
     pub metrics_addr: SocketAddr,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use prometheus_client::{
     encoding::{EncodeLabelSet, text::encode},
-    metrics::{counter::Counter, family::Family, histogram::Histogram},
+    metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
     registry::Registry,
 };
 
@@ -44,6 +44,7 @@ pub struct Metrics {
     pub reconcile_duration: Family<KindLabels, Histogram>,
     pub grafana_requests: Family<RequestLabels, Counter>,
     pub grafana_request_duration: Family<EndpointLabels, Histogram>,
+    pub leader: Gauge,
 }
 
 fn duration_histogram() -> Histogram {
@@ -61,7 +62,13 @@ impl Default for Metrics {
         let grafana_requests = Family::<RequestLabels, Counter>::default();
         let grafana_request_duration =
             Family::<EndpointLabels, Histogram>::new_with_constructor(duration_histogram);
+        let leader = Gauge::default();
         let mut registry = Registry::with_prefix("grafana_cloud_operator");
+        registry.register(
+            "leader",
+            "1 while this replica holds the lease and runs the controllers",
+            leader.clone(),
+        );
         registry.register("reconciles", "Reconciles run, per kind", reconciles.clone());
         registry.register(
             "reconcile_failures",
@@ -90,6 +97,7 @@ impl Default for Metrics {
             reconcile_duration,
             grafana_requests,
             grafana_request_duration,
+            leader,
         }
     }
 }
@@ -106,6 +114,11 @@ impl Metrics {
                 .get_or_create(&FailureLabels { kind, category })
                 .inc();
         }
+    }
+
+    /// Records whether this replica currently runs the controllers.
+    pub fn set_leader(&self, leader: bool) {
+        self.leader.set(i64::from(leader));
     }
 
     /// The OpenMetrics text of every metric.

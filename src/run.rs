@@ -10,6 +10,7 @@ use crate::{
     controller::{self, Config, Context, Shutdown, credentials::DefaultCredentials},
     grafana::{ClientOptions, GrafanaClient},
     http::{self, Readiness},
+    leader::{self, Leadership, LeaseConfig},
     metrics::Metrics,
     selector::parse_selector,
     telemetry,
@@ -59,6 +60,8 @@ pub enum StartError {
     DefaultCredentialsSecret(String),
     #[error(transparent)]
     Selector(#[from] crate::selector::ParseSelectorError),
+    #[error("failed to start leader election: {0}")]
+    LeaderElection(#[source] kube_lease_manager::LeaseManagerError),
     #[error("failed to bind {what} on {addr}: {source}")]
     Bind {
         what: &'static str,
@@ -124,6 +127,76 @@ async fn run(args: RunArgs, log_level: telemetry::LogLevelHandle) -> Result<(), 
     } else {
         args.namespaces.iter().cloned().map(Some).collect()
     };
+
+    let mut leadership = match args.leader_elect {
+        false => None,
+        true => {
+            let config = LeaseConfig {
+                namespace: args
+                    .leader_election_namespace
+                    .clone()
+                    .or_else(leader::own_namespace)
+                    .unwrap_or_else(|| "default".into()),
+                name: args.leader_election_lease_name.clone(),
+                identity: leader::identity(),
+                duration: args.leader_election_lease_duration,
+            };
+            Some(
+                Leadership::start(ctx.kube.clone(), config)
+                    .await
+                    .map_err(StartError::LeaderElection)?,
+            )
+        }
+    };
+    // Standby replicas are ready too: they serve probes and metrics and take over on failover.
+    readiness.set(true);
+    loop {
+        if let Some(leadership) = leadership.as_mut() {
+            tokio::select! {
+                acquired = leadership.acquired() => if !acquired { break },
+                () = shutdown.clone() => break,
+            }
+        }
+        ctx.metrics.set_leader(true);
+        let controllers = spawn_controllers(&ctx, &scopes, &shutdown);
+        let lost = async {
+            match leadership.as_mut() {
+                Some(leadership) => leadership.lost().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = shutdown.clone() => {
+                info!("shutting down; draining in-flight reconciles");
+                let drained = tokio::time::timeout(DRAIN_TIMEOUT, futures::future::join_all(controllers)).await;
+                if drained.is_err() {
+                    info!(timeout = ?DRAIN_TIMEOUT, "reconciles still running at the drain timeout; exiting");
+                }
+                ctx.metrics.set_leader(false);
+                break;
+            }
+            () = lost => {
+                // Another replica may act from now on: stop at once, not after a drain.
+                for controller in &controllers {
+                    controller.abort();
+                }
+                ctx.metrics.set_leader(false);
+            }
+        }
+    }
+    readiness.set(false);
+    if let Some(leadership) = leadership {
+        leadership.release().await;
+    }
+    Ok(())
+}
+
+/// Starts every controller over every watched scope.
+fn spawn_controllers(
+    ctx: &Arc<Context>,
+    scopes: &[Option<String>],
+    shutdown: &Shutdown,
+) -> Vec<tokio::task::JoinHandle<()>> {
     let mut controllers = Vec::new();
     for scope in scopes {
         controllers.push(tokio::spawn(controller::stack::run(
@@ -137,15 +210,7 @@ async fn run(args: RunArgs, log_level: telemetry::LogLevelHandle) -> Result<(), 
             shutdown.clone(),
         )));
     }
-    readiness.set(true);
-    shutdown.clone().await;
-    readiness.set(false);
-    info!("shutting down; draining in-flight reconciles");
-    let drained = tokio::time::timeout(DRAIN_TIMEOUT, futures::future::join_all(controllers)).await;
-    if drained.is_err() {
-        info!(timeout = ?DRAIN_TIMEOUT, "reconciles still running at the drain timeout; exiting");
-    }
-    Ok(())
+    controllers
 }
 
 fn default_credentials(args: &RunArgs) -> Result<Option<DefaultCredentials>, StartError> {

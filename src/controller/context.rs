@@ -15,7 +15,7 @@ use tracing::warn;
 
 use crate::{grafana::GrafanaClient, metrics::Metrics};
 
-use super::credentials::DefaultCredentials;
+use super::credentials::{Credentials, DefaultCredentials};
 
 /// Operator-wide settings the controllers read.
 #[derive(Clone, Debug)]
@@ -36,6 +36,9 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     recorder: Recorder,
     failures: Mutex<HashMap<String, u32>>,
+    /// The last token read from each credentials Secret, by (namespace, name, key). Memory
+    /// only: it lets cleanups finish after a namespace deletion removed the Secret first.
+    remembered: Mutex<HashMap<(String, String, String), Credentials>>,
 }
 
 impl Context {
@@ -57,6 +60,7 @@ impl Context {
             metrics,
             recorder,
             failures: Mutex::default(),
+            remembered: Mutex::default(),
         })
     }
 
@@ -90,6 +94,30 @@ impl Context {
         let count = failures.entry(failure_key(obj)).or_default();
         *count = count.saturating_add(1);
         *count
+    }
+
+    /// Keeps the credentials just read from a Secret for [`Self::remembered_credentials`].
+    pub fn remember_credentials(&self, key: &str, creds: &Credentials) {
+        let mut remembered = self.remembered.lock().unwrap_or_else(|e| e.into_inner());
+        let id = (
+            creds.source.namespace.clone(),
+            creds.source.name.clone(),
+            key.to_string(),
+        );
+        remembered.insert(id, creds.clone());
+    }
+
+    /// The credentials last read from a Secret that may no longer exist.
+    pub fn remembered_credentials(
+        &self,
+        namespace: &str,
+        name: &str,
+        key: &str,
+    ) -> Option<Credentials> {
+        let remembered = self.remembered.lock().unwrap_or_else(|e| e.into_inner());
+        remembered
+            .get(&(namespace.to_string(), name.to_string(), key.to_string()))
+            .cloned()
     }
 
     /// Forgets the failures of `obj` after a successful reconcile.

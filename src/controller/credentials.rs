@@ -29,7 +29,7 @@ pub struct SecretRef {
 }
 
 /// A resolved token and the org slug stored beside it, if any.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Credentials {
     pub token: Token,
     pub org_slug: Option<String>,
@@ -45,6 +45,43 @@ impl Credentials {
                 namespace: self.source.namespace.clone(),
                 name: self.source.name.clone(),
             })
+    }
+}
+
+/// Resolves the token for a cleanup. When a namespace is deleted, its credentials Secret can
+/// go before the resources that need it to delete their remote objects; the token last read
+/// from that Secret (kept in memory only) lets the cleanup finish.
+pub async fn resolve_for_cleanup(
+    ctx: &Context,
+    namespace: &str,
+    reference: Option<&CredentialsRef>,
+) -> Result<Credentials, Error> {
+    match resolve(ctx, namespace, reference).await {
+        Err(
+            err @ (Error::CredentialsSecretMissing { .. } | Error::CredentialsKeyMissing { .. }),
+        ) => {
+            let (secret_namespace, name, key) = match &err {
+                Error::CredentialsSecretMissing { namespace, name }
+                | Error::CredentialsKeyMissing {
+                    namespace, name, ..
+                } => {
+                    let key = reference.map_or_else(
+                        || {
+                            ctx.config
+                                .default_credentials
+                                .as_ref()
+                                .map_or("token", |d| d.key.as_str())
+                        },
+                        CredentialsRef::token_key,
+                    );
+                    (namespace.clone(), name.clone(), key.to_string())
+                }
+                _ => return Err(err),
+            };
+            ctx.remembered_credentials(&secret_namespace, &name, &key)
+                .ok_or(err)
+        }
+        other => other,
     }
 }
 
@@ -97,7 +134,7 @@ async fn namespace_allowed(
             kind: "Namespace",
             namespace: String::new(),
             name: namespace.into(),
-            source,
+            source: source.into(),
         })?;
     let labels = ns.and_then(|ns| ns.metadata.labels).unwrap_or_default();
     Ok(selector.matches(&labels))
@@ -112,7 +149,7 @@ async fn read(ctx: &Context, namespace: &str, name: &str, key: &str) -> Result<C
             kind: "Secret",
             namespace: namespace.into(),
             name: name.into(),
-            source,
+            source: source.into(),
         })?
         .ok_or_else(|| Error::CredentialsSecretMissing {
             namespace: namespace.into(),
@@ -132,12 +169,14 @@ async fn read(ctx: &Context, namespace: &str, name: &str, key: &str) -> Result<C
         name: name.into(),
         key: key.into(),
     })?;
-    Ok(Credentials {
+    let creds = Credentials {
         token: Token::new(token),
         org_slug: text("orgSlug"),
         source: SecretRef {
             namespace: namespace.into(),
             name: name.into(),
         },
-    })
+    };
+    ctx.remember_credentials(key, &creds);
+    Ok(creds)
 }

@@ -29,20 +29,20 @@ pub enum Error {
         kind: &'static str,
         namespace: String,
         name: String,
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
     #[error("failed to write {kind} {namespace}/{name}: {source}")]
     WriteObject {
         kind: &'static str,
         namespace: String,
         name: String,
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
     #[error("failed to write the status of {namespace}/{name}: {source}")]
     WriteStatus {
         namespace: String,
         name: String,
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
     #[error("invalid spec: {reason}")]
     InvalidSpec { reason: String },

@@ -48,7 +48,7 @@ where
     .map_err(|source| Error::WriteStatus {
         namespace,
         name: obj.name_any(),
-        source,
+        source: source.into(),
     })?;
     Ok(())
 }

@@ -1,5 +1,9 @@
 //! The `GrafanaStack` kind.
 
+// The CustomResource derive expands each printcolumn into attributes that clippy reads as
+// duplicates.
+#![allow(clippy::duplicated_attributes)]
+
 use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;

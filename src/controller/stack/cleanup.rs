@@ -81,7 +81,8 @@ pub async fn cleanup(obj: &GrafanaStack, ctx: &Context) -> Result<Action, Error>
 async fn delete_remote(obj: &GrafanaStack, ctx: &Context) -> Result<(), Error> {
     let slug = &obj.spec.slug;
     let namespace = obj.namespace().ok_or(Error::MissingNamespace)?;
-    let creds = credentials::resolve(ctx, &namespace, obj.spec.credentials.as_ref()).await?;
+    let creds =
+        credentials::resolve_for_cleanup(ctx, &namespace, obj.spec.credentials.as_ref()).await?;
     let Some(remote) = ctx
         .grafana
         .get_stack(&creds.token, slug)

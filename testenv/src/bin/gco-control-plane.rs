@@ -29,20 +29,20 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let Some(dir) = crds {
-        if let Err(err) = cp.apply_crds(&dir).await {
-            eprintln!("failed to apply CRDs from {}: {err}", dir.display());
-            return ExitCode::FAILURE;
-        }
+    if let Some(dir) = crds
+        && let Err(err) = cp.apply_crds(&dir).await
+    {
+        eprintln!("failed to apply CRDs from {}: {err}", dir.display());
+        return ExitCode::FAILURE;
     }
-    if let Some(path) = &kubeconfig {
-        if let Err(err) = std::fs::copy(cp.kubeconfig_path(), path) {
-            eprintln!(
-                "failed to write the kubeconfig to {}: {err}",
-                path.display()
-            );
-            return ExitCode::FAILURE;
-        }
+    if let Some(path) = &kubeconfig
+        && let Err(err) = std::fs::copy(cp.kubeconfig_path(), path)
+    {
+        eprintln!(
+            "failed to write the kubeconfig to {}: {err}",
+            path.display()
+        );
+        return ExitCode::FAILURE;
     }
     println!("api server: {}", cp.server_url());
     println!("logs: {}", cp.logs_dir().display());
