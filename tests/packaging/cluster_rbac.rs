@@ -133,8 +133,9 @@ async fn namespaced_service_account_cannot_list_secrets_cluster_wide() {
             // Leases: only its own, only in the release namespace.
             "yes create coordination.k8s.io leases gco-system",
             "yes get    coordination.k8s.io leases gco-system gco-grafana-cloud-operator",
-            "yes update coordination.k8s.io leases gco-system gco-grafana-cloud-operator",
-            "no  update coordination.k8s.io leases gco-system another-lease",
+            "yes patch  coordination.k8s.io leases gco-system gco-grafana-cloud-operator",
+            "no  update coordination.k8s.io leases gco-system gco-grafana-cloud-operator",
+            "no  patch  coordination.k8s.io leases gco-system another-lease",
             "no  delete coordination.k8s.io leases gco-system gco-grafana-cloud-operator",
             "no  create coordination.k8s.io leases team-a",
         ],

@@ -139,7 +139,7 @@ fn leases_are_only_granted_in_the_release_namespace_for_the_operators_lease() {
     let expected: BTreeSet<Grant> = [
         lease("create", ""),
         lease("get", "gco-grafana-cloud-operator"),
-        lease("update", "gco-grafana-cloud-operator"),
+        lease("patch", "gco-grafana-cloud-operator"),
     ]
     .into_iter()
     .collect();
