@@ -47,27 +47,51 @@ fn local_args(chart_args: &[String], api_url: &str) -> Vec<String> {
         .collect()
 }
 
-fn resources(namespace: &str) -> String {
+/// The test resources in `namespace`. With `default_credentials`, the namespace is labelled
+/// to match the default-credentials selector of `ci/default-credentials-values.yaml`, the
+/// token goes into the release namespace's default Secret, and no resource names credentials.
+fn resources(namespace: &str, default_credentials: bool) -> String {
+    let (secret, credentials, namespace_labels) = if default_credentials {
+        (
+            format!("{{name: grafana-cloud-default, namespace: {NAMESPACE}}}"),
+            "",
+            format!(
+                "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {namespace}\n  labels: \
+                 {{grafana-cloud/default-credentials: \"true\", env: dev}}\n---\n"
+            ),
+        )
+    } else {
+        (
+            format!("{{name: grafana-cloud-credentials, namespace: {namespace}}}"),
+            "  credentials: {secretName: grafana-cloud-credentials}",
+            String::new(),
+        )
+    };
+    let slug = format!(
+        "pkg{}{}",
+        namespace.replace('-', ""),
+        if default_credentials { "d" } else { "" }
+    );
     format!(
-        r#"
+        r#"{namespace_labels}
 apiVersion: v1
 kind: Secret
-metadata: {{name: grafana-cloud-credentials, namespace: {namespace}}}
+metadata: {secret}
 stringData: {{token: {TOKEN}, orgSlug: {ORG}}}
 ---
 apiVersion: grafanacloud.operator.dev/v1alpha1
 kind: GrafanaStack
 metadata: {{name: stack, namespace: {namespace}}}
 spec:
-  slug: pkg{namespace_slug}
-  credentials: {{secretName: grafana-cloud-credentials}}
+  slug: {slug}
+{credentials}
 ---
 apiVersion: grafanacloud.operator.dev/v1alpha1
 kind: GrafanaCloudApiKey
 metadata: {{name: org-key, namespace: {namespace}}}
 spec:
   role: MetricsPublisher
-  credentials: {{secretName: grafana-cloud-credentials}}
+{credentials}
 ---
 apiVersion: grafanacloud.operator.dev/v1alpha1
 kind: GrafanaCloudApiKey
@@ -80,9 +104,8 @@ spec:
   secretTemplate:
     data:
       token-copy: "{{{{ token }}}}"
-  credentials: {{secretName: grafana-cloud-credentials}}
-"#,
-        namespace_slug = namespace.replace('-', "")
+{credentials}
+"#
     )
 }
 
@@ -99,6 +122,7 @@ fn kubectl_ok(control_plane: &ControlPlane, args: &[&str], operator: &ChildProce
 async fn operator_converges_with_only_the_chart_rbac(
     values_file: Option<&str>,
     namespace: &str,
+    default_credentials: bool,
     log: &Path,
 ) {
     let sim = Simulator::builder()
@@ -126,7 +150,7 @@ async fn operator_converges_with_only_the_chart_rbac(
 
     let output = run_with_stdin(
         &mut kubectl(&control_plane, &["apply", "-f", "-"]),
-        &resources(namespace),
+        &resources(namespace, default_credentials),
     );
     assert!(
         output.success,
@@ -187,12 +211,29 @@ async fn operator_converges_with_only_the_chart_rbac(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_converges_with_the_cluster_wide_chart_rbac() {
     let log = scratch_dir("operator-cluster-wide").join("operator.log");
-    operator_converges_with_only_the_chart_rbac(None, "default", &log).await;
+    operator_converges_with_only_the_chart_rbac(None, "default", false, &log).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_converges_with_the_namespaced_chart_rbac() {
     let log = scratch_dir("operator-namespaced").join("operator.log");
-    operator_converges_with_only_the_chart_rbac(Some("ci/namespaced-values.yaml"), "team-a", &log)
-        .await;
+    operator_converges_with_only_the_chart_rbac(
+        Some("ci/namespaced-values.yaml"),
+        "team-a",
+        false,
+        &log,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_converges_with_namespaced_default_credentials() {
+    let log = scratch_dir("operator-default-credentials").join("operator.log");
+    operator_converges_with_only_the_chart_rbac(
+        Some("ci/default-credentials-values.yaml"),
+        "team-b",
+        true,
+        &log,
+    )
+    .await;
 }
