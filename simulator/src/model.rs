@@ -1,6 +1,8 @@
 //! The simulated objects: stacks, provisioned data sources and API keys.
 
-use std::{collections::BTreeMap, time::Instant};
+use std::{collections::BTreeMap, sync::OnceLock, time::Instant};
+
+use axum::body::Bytes;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -36,9 +38,17 @@ pub(crate) struct Stack {
     pub restarts: u64,
     pub datasources: Vec<DataSource>,
     pub keys: Vec<StackKey>,
+    /// The stack's API JSON, rendered once; reset whenever a rendered field
+    /// changes (see [`Stack::touch`]).
+    pub rendered: OnceLock<Bytes>,
 }
 
 impl Stack {
+    /// Forgets the cached JSON after a change.
+    pub fn touch(&mut self) {
+        self.rendered = OnceLock::new();
+    }
+
     pub fn is_deleted(&self) -> bool {
         self.deleted.is_some()
     }

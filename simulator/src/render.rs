@@ -1,6 +1,8 @@
 //! JSON bodies in the shapes of the grafana.com OpenAPI spec.
 
+use axum::body::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::model::{OrgKey, Stack, StackKey};
@@ -93,6 +95,31 @@ pub(crate) fn timestamp(at: DateTime<Utc>) -> String {
 
 fn opt_timestamp(at: Option<DateTime<Utc>>) -> Value {
     at.map_or(Value::Null, |t| Value::String(timestamp(t)))
+}
+
+/// A stack's `FormattedApiInstance` JSON, cached until the stack changes.
+pub(crate) fn stack_bytes(stack: &Stack) -> Bytes {
+    stack
+        .rendered
+        .get_or_init(|| Bytes::from(serde_json::to_vec(&self::stack(stack)).unwrap_or_default()))
+        .clone()
+}
+
+/// A list of stacks in the list envelope, from the cached stack JSON.
+pub(crate) fn stack_list<'a>(stacks: impl IntoIterator<Item = &'a Stack>) -> Bytes {
+    let mut out = b"{\"items\":[".to_vec();
+    let mut total = 0usize;
+    for stack in stacks {
+        if total > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(&stack_bytes(stack));
+        total += 1;
+    }
+    out.extend_from_slice(b"],");
+    let rest = envelope_fields(total).to_string();
+    out.extend_from_slice(rest.trim_start_matches('{').as_bytes());
+    Bytes::from(out)
 }
 
 /// A stack as `FormattedApiInstance`.
@@ -255,11 +282,8 @@ pub(crate) fn stack_key_created(key: &StackKey) -> Value {
     json!({ "id": key.id, "name": key.name, "key": key.token.expose() })
 }
 
-/// The `{items, orderBy, direction, total, pages, pageSize, page}` envelope.
-pub(crate) fn list(items: Vec<Value>) -> Value {
-    let total = items.len();
+fn envelope_fields(total: usize) -> Value {
     json!({
-        "items": items,
         "orderBy": "id",
         "direction": "asc",
         "total": total,
@@ -268,4 +292,11 @@ pub(crate) fn list(items: Vec<Value>) -> Value {
         "page": 1,
         "links": [],
     })
+}
+
+/// The `{items, orderBy, direction, total, pages, pageSize, page}` envelope.
+pub(crate) fn list<T: Serialize>(items: &[T]) -> Value {
+    let mut value = envelope_fields(items.len());
+    value["items"] = json!(items);
+    value
 }

@@ -1,6 +1,12 @@
 //! Stack endpoints, readiness, restart and provisioned data sources.
 
-use axum::{Extension, Json, extract::Path};
+use axum::{
+    Extension, Json,
+    body::Bytes,
+    extract::Path,
+    http::header::CONTENT_TYPE,
+    response::{IntoResponse, Response},
+};
 use serde_json::{Value, json};
 
 use super::{Body, Shr};
@@ -11,24 +17,30 @@ use crate::{
 };
 
 type Reply = Result<Json<Value>, ApiError>;
+type Raw = Result<Response, ApiError>;
+
+/// Already-serialised JSON.
+fn raw(body: Bytes) -> Response {
+    ([(CONTENT_TYPE, "application/json")], body).into_response()
+}
 
 pub(super) async fn create(
     shared: Shr,
     Extension(caller): Extension<Caller>,
     Body(body): Body<NewStack>,
-) -> Reply {
+) -> Raw {
     let mut state = shared.state();
     let stack = state.create_stack(&caller, body)?;
-    Ok(Json(render::stack(stack)))
+    Ok(raw(render::stack_bytes(stack)))
 }
 
 pub(super) async fn get(
     shared: Shr,
     Extension(caller): Extension<Caller>,
     Path(slug): Path<String>,
-) -> Reply {
+) -> Raw {
     let mut state = shared.state();
-    Ok(Json(render::stack(state.get_stack(&caller, &slug)?)))
+    Ok(raw(render::stack_bytes(state.get_stack(&caller, &slug)?)))
 }
 
 pub(super) async fn update(
@@ -47,9 +59,11 @@ pub(super) async fn delete(
     shared: Shr,
     Extension(caller): Extension<Caller>,
     Path(slug): Path<String>,
-) -> Reply {
+) -> Raw {
     let mut state = shared.state();
-    Ok(Json(render::stack(state.delete_stack(&caller, &slug)?)))
+    Ok(raw(render::stack_bytes(
+        state.delete_stack(&caller, &slug)?,
+    )))
 }
 
 pub(super) async fn restart(
@@ -74,14 +88,9 @@ pub(super) async fn list(
     shared: Shr,
     Extension(caller): Extension<Caller>,
     Path(org): Path<String>,
-) -> Reply {
+) -> Raw {
     let mut state = shared.state();
-    let items = state
-        .list_stacks(&caller, &org)?
-        .into_iter()
-        .map(render::stack)
-        .collect();
-    Ok(Json(render::list(items)))
+    Ok(raw(render::stack_list(state.list_stacks(&caller, &org)?)))
 }
 
 pub(super) async fn datasources(
@@ -90,12 +99,7 @@ pub(super) async fn datasources(
     Path(slug): Path<String>,
 ) -> Reply {
     let mut state = shared.state();
-    let items = state
-        .datasources(&caller, &slug)?
-        .iter()
-        .map(|d| json!(d))
-        .collect();
-    Ok(Json(render::list(items)))
+    Ok(Json(render::list(state.datasources(&caller, &slug)?)))
 }
 
 pub(super) async fn delete_datasource(

@@ -25,12 +25,12 @@ pub(super) async fn list_org_keys(
     Path(org): Path<String>,
 ) -> Reply {
     let state = shared.state();
-    let items = state
+    let items: Vec<Value> = state
         .list_org_keys(&caller, &org)?
         .into_iter()
         .map(|k| render::org_key(k, false))
         .collect();
-    Ok(Json(render::list(items)))
+    Ok(Json(render::list(&items)))
 }
 
 pub(super) async fn create_org_key(

@@ -99,6 +99,7 @@ impl State {
             restarts: 0,
             datasources,
             keys: Vec::new(),
+            rendered: Default::default(),
         };
         tracing::info!(stack = %slug, stack_id = id, org = %caller.org_slug, "stack created");
         self.slugs.insert(slug, id);
@@ -215,6 +216,7 @@ impl State {
             stack.delete_protection = protect;
         }
         stack.updated_at = Some(Utc::now());
+        stack.touch();
         tracing::info!(stack = %slug, org = %caller.org_slug, "stack updated");
         Ok(stack)
     }
@@ -232,6 +234,7 @@ impl State {
             at: Utc::now(),
             reserved_until: now + reservation,
         });
+        stack.touch();
         tracing::info!(stack = %stack.slug, org = %caller.org_slug, "stack deleted");
         Ok(stack)
     }
