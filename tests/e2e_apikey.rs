@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "e2e_apikey/bad_input.rs"]
+mod bad_input;
 mod e2e;
 
 use std::time::Duration;

@@ -7,7 +7,7 @@ use k8s_openapi::{
 };
 
 use super::*;
-use crate::crd::{Endpoint, StackEndpoints};
+use crate::crd::{Endpoint, SecretTemplate, StackEndpoints};
 
 const UID: &str = "6a1f0c2e-0d55-4f0b-9a57-5b2a7f3e8c11";
 const TOKEN: &str = "glc_secret_value_1234567890";
@@ -216,6 +216,10 @@ fn remote_write_config_renders_from_a_metrics_publisher_key_and_a_stack() {
         )
     );
     assert_eq!(rendered.labels["stack"], "teama");
+    assert!(
+        !format!("{rendered:?}").contains(TOKEN),
+        "Debug redacts data"
+    );
     assert_eq!(
         rendered.annotations["example.com/key"],
         "team-a-metrics in acme"

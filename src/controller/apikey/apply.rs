@@ -135,7 +135,7 @@ async fn read_stack(
             kind: "GrafanaStack",
             namespace: namespace.into(),
             name: name.into(),
-            source,
+            source: source.into(),
         })?;
     let Some(stack) = stack else {
         return Ok(Err(format!(
@@ -160,7 +160,7 @@ async fn read_secret(ctx: &Context, namespace: &str, name: &str) -> Result<Optio
         kind: "Secret",
         namespace: namespace.into(),
         name: name.into(),
-        source,
+        source: source.into(),
     })
 }
 
@@ -258,7 +258,7 @@ impl Prepared {
             kind: "Secret",
             namespace: self.namespace.clone(),
             name: self.name.clone(),
-            source,
+            source: source.into(),
         })?;
         match template_error {
             Some(err) => Err(Error::InvalidSpec {
