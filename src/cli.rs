@@ -91,6 +91,14 @@ pub struct RunArgs {
     #[arg(long, env = "GCO_API_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub api_timeout: Duration,
 
+    /// Requests per second each grafana.com organisation may receive from the operator.
+    #[arg(long, env = "GCO_API_RATE_LIMIT", default_value = "5")]
+    pub api_rate_limit: std::num::NonZeroU32,
+
+    /// Requests an organisation may receive at once before the rate limit applies.
+    #[arg(long, env = "GCO_API_BURST", default_value = "20")]
+    pub api_burst: std::num::NonZeroU32,
+
     /// Default credentials Secret, as `namespace/name`, for resources without `spec.credentials`.
     #[arg(long, env = "GCO_DEFAULT_CREDENTIALS_SECRET")]
     pub default_credentials_secret: Option<String>,

@@ -1,7 +1,7 @@
 //! Prometheus metrics, in OpenMetrics format. Every label value comes from a fixed set
 //! (kinds, error categories, endpoint templates, methods, status codes), never from free text.
 
-use std::time::Duration;
+use std::{collections::HashMap, sync::Mutex, time::Duration};
 
 use prometheus_client::{
     encoding::{EncodeLabelSet, text::encode},
@@ -36,6 +36,12 @@ pub struct EndpointLabels {
     pub method: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KeyLabels {
+    pub namespace: String,
+    pub name: String,
+}
+
 /// All metrics of the operator.
 pub struct Metrics {
     registry: Registry,
@@ -45,6 +51,10 @@ pub struct Metrics {
     pub grafana_requests: Family<RequestLabels, Counter>,
     pub grafana_request_duration: Family<EndpointLabels, Histogram>,
     pub leader: Gauge,
+    pub ready_resources: Family<KindLabels, Gauge>,
+    pub key_expiry: Family<KeyLabels, Gauge>,
+    /// Readiness of every resource seen, by kind and uid, to count the Ready ones.
+    readiness: Mutex<HashMap<(&'static str, String), bool>>,
 }
 
 fn duration_histogram() -> Histogram {
@@ -63,6 +73,8 @@ impl Default for Metrics {
         let grafana_request_duration =
             Family::<EndpointLabels, Histogram>::new_with_constructor(duration_histogram);
         let leader = Gauge::default();
+        let ready_resources = Family::<KindLabels, Gauge>::default();
+        let key_expiry = Family::<KeyLabels, Gauge>::default();
         let mut registry = Registry::with_prefix("grafana_cloud_operator");
         registry.register(
             "leader",
@@ -70,6 +82,16 @@ impl Default for Metrics {
             leader.clone(),
         );
         registry.register("reconciles", "Reconciles run, per kind", reconciles.clone());
+        registry.register(
+            "ready_resources",
+            "Resources whose Ready condition is True, per kind",
+            ready_resources.clone(),
+        );
+        registry.register(
+            "key_expiry_timestamp_seconds",
+            "When the current key of a GrafanaCloudApiKey expires (Unix time)",
+            key_expiry.clone(),
+        );
         registry.register(
             "reconcile_failures",
             "Failed reconciles, per kind and error category",
@@ -98,6 +120,9 @@ impl Default for Metrics {
             grafana_requests,
             grafana_request_duration,
             leader,
+            ready_resources,
+            key_expiry,
+            readiness: Mutex::default(),
         }
     }
 }
@@ -113,6 +138,46 @@ impl Metrics {
             self.reconcile_failures
                 .get_or_create(&FailureLabels { kind, category })
                 .inc();
+        }
+    }
+
+    /// Records the readiness of one resource and updates the Ready count of its kind.
+    pub fn set_ready(&self, kind: &'static str, uid: &str, ready: bool) {
+        let mut readiness = self.readiness.lock().unwrap_or_else(|e| e.into_inner());
+        readiness.insert((kind, uid.to_string()), ready);
+        self.publish_ready(kind, &readiness);
+    }
+
+    /// Forgets a deleted resource.
+    pub fn forget(&self, kind: &'static str, uid: &str) {
+        let mut readiness = self.readiness.lock().unwrap_or_else(|e| e.into_inner());
+        readiness.remove(&(kind, uid.to_string()));
+        self.publish_ready(kind, &readiness);
+    }
+
+    fn publish_ready(&self, kind: &'static str, readiness: &HashMap<(&'static str, String), bool>) {
+        let count = readiness
+            .iter()
+            .filter(|((k, _), ready)| *k == kind && **ready)
+            .count();
+        self.ready_resources
+            .get_or_create(&KindLabels { kind })
+            .set(i64::try_from(count).unwrap_or(i64::MAX));
+    }
+
+    /// Records when a key expires, or removes the series for a key without expiry.
+    pub fn set_key_expiry(&self, namespace: &str, name: &str, expires_at_unix: Option<i64>) {
+        let labels = KeyLabels {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        };
+        match expires_at_unix {
+            Some(at) => {
+                self.key_expiry.get_or_create(&labels).set(at);
+            }
+            None => {
+                self.key_expiry.remove(&labels);
+            }
         }
     }
 

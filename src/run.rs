@@ -8,7 +8,7 @@ use tracing::{error, info};
 use crate::{
     cli::RunArgs,
     controller::{self, Config, Context, Shutdown, credentials::DefaultCredentials},
-    grafana::{ClientOptions, GrafanaClient},
+    grafana::{ClientOptions, GrafanaClient, budget::Budget},
     http::{self, Readiness},
     leader::{self, Leadership, LeaseConfig},
     metrics::Metrics,
@@ -83,6 +83,10 @@ async fn run(args: RunArgs, log_level: telemetry::LogLevelHandle) -> Result<(), 
         ClientOptions {
             timeout: args.api_timeout,
             observer: Some(metrics.clone()),
+            budget: Budget {
+                per_second: args.api_rate_limit,
+                burst: args.api_burst,
+            },
             ..ClientOptions::default()
         },
     )?;

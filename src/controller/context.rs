@@ -13,9 +13,15 @@ use kube::{
 };
 use tracing::warn;
 
-use crate::{grafana::GrafanaClient, metrics::Metrics};
+use crate::{
+    grafana::{GrafanaClient, OrgApiKey, Stack},
+    metrics::Metrics,
+};
 
-use super::credentials::{Credentials, DefaultCredentials};
+use super::{
+    credentials::{Credentials, DefaultCredentials},
+    snapshot::SnapshotCache,
+};
 
 /// Operator-wide settings the controllers read.
 #[derive(Clone, Debug)]
@@ -34,6 +40,10 @@ pub struct Context {
     pub grafana: GrafanaClient,
     pub config: Config,
     pub metrics: Arc<Metrics>,
+    /// Steady-state list of each organisation's stacks.
+    pub org_stacks: SnapshotCache<Vec<Stack>>,
+    /// Steady-state list of each organisation's API keys.
+    pub org_keys: SnapshotCache<Vec<OrgApiKey>>,
     recorder: Recorder,
     failures: Mutex<HashMap<String, u32>>,
     /// The last token read from each credentials Secret, by (namespace, name, key). Memory
@@ -58,6 +68,8 @@ impl Context {
             grafana,
             config,
             metrics,
+            org_stacks: SnapshotCache::default(),
+            org_keys: SnapshotCache::default(),
             recorder,
             failures: Mutex::default(),
             remembered: Mutex::default(),

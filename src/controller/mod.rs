@@ -6,6 +6,7 @@ mod context;
 pub mod credentials;
 pub mod error;
 pub mod secret;
+pub mod snapshot;
 pub mod stack;
 mod status;
 pub mod watch;

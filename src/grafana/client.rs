@@ -16,6 +16,7 @@ use url::Url;
 
 use super::{
     ClientOptions, Error, RequestObserver, Token,
+    budget::Limiter,
     error::{Failure, RequestError},
     retry::{AttemptOutcome, Decision, RetryPolicy, parse_retry_after},
 };
@@ -33,6 +34,7 @@ struct Inner {
     retry: RetryPolicy,
     timeout: Duration,
     observer: Option<Arc<dyn RequestObserver>>,
+    limiter: Limiter,
 }
 
 impl fmt::Debug for GrafanaClient {
@@ -153,6 +155,7 @@ impl GrafanaClient {
                 },
                 timeout: options.timeout,
                 observer: options.observer,
+                limiter: Limiter::new(options.budget),
             }),
         })
     }
@@ -188,6 +191,7 @@ impl GrafanaClient {
         let call_started = Instant::now();
         let mut retries = 0;
         loop {
+            self.inner.limiter.acquire(token).await;
             let started = Instant::now();
             let (status, result) = self.attempt(&call, &url, &auth, &request_id).await;
             let elapsed = started.elapsed();

@@ -14,6 +14,7 @@
 //!
 //! Tests point [`GrafanaClient`] at the simulator through its base URL.
 
+pub mod budget;
 mod client;
 mod error;
 mod keys;

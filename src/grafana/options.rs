@@ -2,7 +2,7 @@
 
 use std::{fmt, sync::Arc, time::Duration};
 
-use super::RetryPolicy;
+use super::{RetryPolicy, budget::Budget};
 
 /// Receives one call per HTTP attempt, for metrics.
 pub trait RequestObserver: Send + Sync {
@@ -27,6 +27,8 @@ pub struct ClientOptions {
     pub max_elapsed: Duration,
     pub user_agent: String,
     pub observer: Option<Arc<dyn RequestObserver>>,
+    /// Per-organisation rate limit; every attempt, retries included, spends from it.
+    pub budget: Budget,
 }
 
 impl Default for ClientOptions {
@@ -41,6 +43,7 @@ impl Default for ClientOptions {
             max_elapsed: retry.max_elapsed,
             user_agent: concat!("grafana-cloud-operator/", env!("CARGO_PKG_VERSION")).to_owned(),
             observer: None,
+            budget: Budget::default(),
         }
     }
 }
@@ -56,6 +59,7 @@ impl fmt::Debug for ClientOptions {
             .field("max_elapsed", &self.max_elapsed)
             .field("user_agent", &self.user_agent)
             .field("observer", &self.observer.is_some())
+            .field("budget", &self.budget)
             .finish()
     }
 }

@@ -40,6 +40,8 @@ pub struct Options {
     pub deleted_slug_reservation: Duration,
     pub resync_interval: &'static str,
     pub extra_args: Vec<String>,
+    /// Start one operator process right away.
+    pub operator: bool,
 }
 
 impl Default for Options {
@@ -49,6 +51,7 @@ impl Default for Options {
             deleted_slug_reservation: Duration::from_secs(3),
             resync_interval: "30s",
             extra_args: Vec::new(),
+            operator: true,
         }
     }
 }
@@ -107,21 +110,27 @@ impl Env {
             operator_args,
             operator_runs: 0,
         };
-        env.start_operator();
+        if options.operator {
+            env.start_operator();
+        }
         env
     }
 
     /// Starts (or restarts) the operator binary.
     pub fn start_operator(&mut self) {
         self.operator_runs += 1;
+        let label = self.operator_runs.to_string();
+        self.operator = Some(self.spawn_operator(&label, &[]));
+    }
+
+    /// Starts one more operator process with extra flags; its log is `operator-<label>.log`.
+    pub fn spawn_operator(&self, label: &str, extra_args: &[&str]) -> ChildProcess {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_grafana-cloud-operator"));
         cmd.args(&self.operator_args)
+            .args(extra_args)
             .env("KUBECONFIG", self.cp.kubeconfig_path());
-        let log = self
-            .cp
-            .logs_dir()
-            .join(format!("operator-{}.log", self.operator_runs));
-        self.operator = Some(ChildProcess::spawn(cmd, log).expect("start the operator"));
+        let log = self.cp.logs_dir().join(format!("operator-{label}.log"));
+        ChildProcess::spawn(cmd, log).expect("start the operator")
     }
 
     /// Kills the operator at once, as a crash would.
@@ -131,14 +140,20 @@ impl Env {
         }
     }
 
-    /// Everything every operator run of this test has logged.
+    /// Everything every operator process of this test has logged.
     pub fn operator_log(&self) -> String {
-        let mut all = String::new();
-        for run in 1..=self.operator_runs {
-            let path = self.cp.logs_dir().join(format!("operator-{run}.log"));
-            all.push_str(&std::fs::read_to_string(path).unwrap_or_default());
-        }
-        all
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.cp.logs_dir())
+            .map(|dir| dir.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        files.retain(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("operator-"))
+        });
+        files.sort();
+        files
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap_or_default())
+            .collect()
     }
 
     /// Creates a namespace with a credentials Secret for [`ORG`].
@@ -301,6 +316,13 @@ impl Env {
         }
         assert!(!haystacks[0].1.is_empty(), "the operator logged nothing");
     }
+}
+
+/// The address an operator's log says its metrics server listens on.
+pub fn metrics_addr(log: &str) -> Option<std::net::SocketAddr> {
+    log.lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find_map(|v| v.get("metrics_addr")?.as_str()?.parse().ok())
 }
 
 pub fn repo() -> PathBuf {

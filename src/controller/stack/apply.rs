@@ -37,6 +37,11 @@ pub async fn apply(obj: &GrafanaStack, ctx: &Context) -> Result<Action, Error> {
         Ok(outcome) => outcome.readiness.clone(),
         Err(err) => Readiness::not_ready(err.reason(), err.condition_message()),
     };
+    ctx.metrics.set_ready(
+        "GrafanaStack",
+        &obj.uid().unwrap_or_default(),
+        readiness.ready,
+    );
     next.conditions = conditions::with_ready(
         &next.conditions,
         &readiness,
@@ -61,12 +66,24 @@ async fn converge(
     let uid = obj.uid().unwrap_or_default();
     let slug = &obj.spec.slug;
 
-    // grafana.com answers 403 for a slug that another organisation owns: the create below
-    // then gets the definitive 409 "That url is not available".
-    let existing = match ctx.grafana.get_stack(&creds.token, slug).await {
-        Ok(stack) => stack.filter(|s| !s.is_deleted()),
-        Err(err) if err.status() == Some(403) => None,
-        Err(err) => return Err(err.into()),
+    let steady_org = desired::steady_state_org(obj, status);
+    let snapshot = match steady_org {
+        Some(org) => {
+            let max_age = resync_interval(obj, ctx);
+            let stacks = ctx
+                .org_stacks
+                .get(org, max_age, || ctx.grafana.list_stacks(&creds.token, org))
+                .await?;
+            stacks
+                .iter()
+                .find(|s| s.slug == *slug && !s.is_deleted())
+                .cloned()
+        }
+        None => None,
+    };
+    let existing = match snapshot {
+        Some(stack) => Some(stack),
+        None => read_stack(ctx, &creds, slug).await?,
     };
     let mut remote = match existing {
         None => create(obj, ctx, &creds, &uid).await?,
@@ -106,6 +123,7 @@ async fn converge(
             .grafana
             .update_stack(&creds.token, slug, &update)
             .await?;
+        ctx.org_stacks.invalidate(&remote.org_slug);
         ctx.event(
             obj,
             EventType::Normal,
@@ -155,6 +173,21 @@ async fn converge(
     })
 }
 
+/// Reads the stack by slug; a deleted stack counts as absent. grafana.com answers 403 for a
+/// slug that another organisation owns: the create then gets the definitive 409 "That url is
+/// not available".
+async fn read_stack(
+    ctx: &Context,
+    creds: &Credentials,
+    slug: &str,
+) -> Result<Option<Stack>, Error> {
+    match ctx.grafana.get_stack(&creds.token, slug).await {
+        Ok(stack) => Ok(stack.filter(|s| !s.is_deleted())),
+        Err(err) if err.status() == Some(403) => Ok(None),
+        Err(err) => Err(err.into()),
+    }
+}
+
 /// Creates the stack; on a failure that may hide a committed create, reads it back.
 async fn create(
     obj: &GrafanaStack,
@@ -166,6 +199,7 @@ async fn create(
     let request = desired::create_request(&obj.spec, uid);
     match ctx.grafana.create_stack(&creds.token, &request).await {
         Ok(stack) => {
+            ctx.org_stacks.invalidate(&stack.org_slug);
             ctx.event(
                 obj,
                 EventType::Normal,

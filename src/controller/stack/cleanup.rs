@@ -33,10 +33,16 @@ pub async fn cleanup(obj: &GrafanaStack, ctx: &Context) -> Result<Action, Error>
             format!("left stack {slug} in place (deletionPolicy Retain)"),
         )
         .await;
+        ctx.metrics
+            .forget("GrafanaStack", &obj.uid().unwrap_or_default());
         return Ok(Action::await_change());
     }
     match delete_remote(obj, ctx).await {
-        Ok(()) => Ok(Action::await_change()),
+        Ok(()) => {
+            ctx.metrics
+                .forget("GrafanaStack", &obj.uid().unwrap_or_default());
+            Ok(Action::await_change())
+        }
         Err(err) => {
             let blocked = matches!(&err, Error::Grafana(e) if e.status() == Some(409));
             let (reason, hint) = if blocked {
@@ -106,6 +112,7 @@ async fn delete_remote(obj: &GrafanaStack, ctx: &Context) -> Result<(), Error> {
         return Ok(());
     }
     ctx.grafana.delete_stack(&creds.token, slug).await?;
+    ctx.org_stacks.invalidate(&remote.org_slug);
     ctx.event(
         obj,
         EventType::Normal,

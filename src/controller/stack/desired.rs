@@ -3,8 +3,11 @@
 
 use std::{collections::BTreeMap, time::Duration};
 
+use kube::ResourceExt;
+
 use crate::{
-    crd::{self, GrafanaStackSpec, GrafanaStackStatus, OWNER_LABEL},
+    controller::conditions::is_ready,
+    crd::{self, GrafanaStack, GrafanaStackSpec, GrafanaStackStatus, OWNER_LABEL},
     grafana::{CreateStack, Stack, UpdateStack},
 };
 
@@ -91,6 +94,18 @@ pub fn pending_restart<'a>(
 ) -> Option<&'a str> {
     let requested = annotations.get(crd::RESTART_ANNOTATION)?;
     (status.last_restart_request.as_deref() != Some(requested.as_str())).then_some(requested)
+}
+
+/// The organisation whose list snapshot may stand in for a fresh read of the stack: only for
+/// a managed stack that is Ready, unchanged since, and with no restart pending. Everything
+/// else (creates, adoption, spec changes) reads the stack itself.
+pub fn steady_state_org<'a>(obj: &GrafanaStack, status: &'a GrafanaStackStatus) -> Option<&'a str> {
+    let steady = status.managed
+        && status.id.is_some()
+        && is_ready(&status.conditions)
+        && status.observed_generation == obj.metadata.generation
+        && pending_restart(obj.annotations(), status).is_none();
+    status.org_slug.as_deref().filter(|_| steady)
 }
 
 /// Copies the stack's identity, state and endpoints into status.

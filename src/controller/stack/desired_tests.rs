@@ -165,3 +165,57 @@ fn readiness_polling_backs_off_from_2s_to_30s() {
         Duration::from_secs(30)
     );
 }
+
+#[test]
+fn only_a_converged_managed_stack_reads_from_the_org_snapshot() {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+
+    let mut obj = GrafanaStack::new("main", spec("acme"));
+    obj.metadata.generation = Some(2);
+    let ready = Condition {
+        type_: "Ready".into(),
+        status: "True".into(),
+        reason: "Ready".into(),
+        message: String::new(),
+        observed_generation: Some(2),
+        last_transition_time: Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH),
+    };
+    let converged = GrafanaStackStatus {
+        conditions: vec![ready],
+        observed_generation: Some(2),
+        id: Some(42),
+        org_slug: Some("org".into()),
+        managed: true,
+        ..GrafanaStackStatus::default()
+    };
+    assert_eq!(steady_state_org(&obj, &converged), Some("org"));
+
+    let unmanaged = GrafanaStackStatus {
+        managed: false,
+        ..converged.clone()
+    };
+    assert_eq!(steady_state_org(&obj, &unmanaged), None);
+    let stale = GrafanaStackStatus {
+        observed_generation: Some(1),
+        ..converged.clone()
+    };
+    assert_eq!(
+        steady_state_org(&obj, &stale),
+        None,
+        "a spec change reads the stack itself"
+    );
+    let not_ready = GrafanaStackStatus {
+        conditions: vec![],
+        ..converged.clone()
+    };
+    assert_eq!(steady_state_org(&obj, &not_ready), None);
+    obj.metadata.annotations = Some(BTreeMap::from([(
+        crd::RESTART_ANNOTATION.to_string(),
+        "now".to_string(),
+    )]));
+    assert_eq!(
+        steady_state_org(&obj, &converged),
+        None,
+        "a pending restart reads the stack"
+    );
+}

@@ -1,0 +1,131 @@
+//! Org-wide snapshots for steady state: one list call per organisation per resync interval
+//! feeds every converged resource of that organisation, instead of one GET per resource.
+//!
+//! A snapshot is single-flight (concurrent reconciles of one organisation wait for the same
+//! list call) and is dropped whenever the operator itself changes that organisation.
+
+use std::{
+    collections::HashMap,
+    future::Future,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+type Slot<T> = Arc<tokio::sync::Mutex<Option<(Instant, Arc<T>)>>>;
+
+/// Cached list results, keyed by organisation slug.
+pub struct SnapshotCache<T> {
+    slots: Mutex<HashMap<String, Slot<T>>>,
+}
+
+impl<T> Default for SnapshotCache<T> {
+    fn default() -> Self {
+        Self {
+            slots: Mutex::default(),
+        }
+    }
+}
+
+impl<T> SnapshotCache<T> {
+    /// The snapshot of `org`, fetched with `fetch` when missing or older than `max_age`.
+    pub async fn get<E, Fut>(
+        &self,
+        org: &str,
+        max_age: Duration,
+        fetch: impl FnOnce() -> Fut,
+    ) -> Result<Arc<T>, E>
+    where
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let slot = {
+            let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+            slots.entry(org.to_string()).or_default().clone()
+        };
+        let mut cached = slot.lock().await;
+        if let Some((fetched, value)) = cached.as_ref()
+            && fetched.elapsed() < max_age
+        {
+            return Ok(value.clone());
+        }
+        let value = Arc::new(fetch().await?);
+        *cached = Some((Instant::now(), value.clone()));
+        Ok(value)
+    }
+
+    /// Drops the snapshot of `org`, after the operator changed something there.
+    pub fn invalidate(&self, org: &str) {
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        slots.remove(org);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn one_fetch_serves_every_caller_until_it_is_too_old() {
+        let cache = SnapshotCache::<u32>::default();
+        let fetches = AtomicU32::new(0);
+        let fetch = || async { Ok::<_, ()>(fetches.fetch_add(1, Ordering::SeqCst) + 1) };
+        let long = Duration::from_secs(60);
+        assert_eq!(*cache.get("acme", long, fetch).await.unwrap_or_default(), 1);
+        assert_eq!(*cache.get("acme", long, fetch).await.unwrap_or_default(), 1);
+        assert_eq!(
+            *cache.get("other", long, fetch).await.unwrap_or_default(),
+            2,
+            "orgs are separate"
+        );
+        assert_eq!(
+            *cache
+                .get("acme", Duration::ZERO, fetch)
+                .await
+                .unwrap_or_default(),
+            3,
+            "expired"
+        );
+        cache.invalidate("acme");
+        assert_eq!(
+            *cache.get("acme", long, fetch).await.unwrap_or_default(),
+            4,
+            "invalidated"
+        );
+    }
+
+    #[tokio::test]
+    async fn concurrent_callers_share_one_fetch() {
+        let cache = Arc::new(SnapshotCache::<u32>::default());
+        let fetches = Arc::new(AtomicU32::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..10 {
+            let (cache, fetches) = (cache.clone(), fetches.clone());
+            tasks.push(tokio::spawn(async move {
+                cache
+                    .get("acme", Duration::from_secs(60), || async {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        Ok::<_, ()>(fetches.fetch_add(1, Ordering::SeqCst))
+                    })
+                    .await
+            }));
+        }
+        for task in tasks {
+            assert!(task.await.is_ok_and(|r| r.is_ok()));
+        }
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_failed_fetch_is_not_cached() {
+        let cache = SnapshotCache::<u32>::default();
+        let failed: Result<Arc<u32>, &str> = cache
+            .get("acme", Duration::from_secs(60), || async { Err("boom") })
+            .await;
+        assert!(failed.is_err());
+        let ok: Result<Arc<u32>, &str> = cache
+            .get("acme", Duration::from_secs(60), || async { Ok(7) })
+            .await;
+        assert_eq!(ok.ok().as_deref(), Some(&7));
+    }
+}

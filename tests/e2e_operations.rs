@@ -1,0 +1,282 @@
+//! Operations end to end (SPEC §6, issue "Operations"): leader election failover, metrics,
+//! the API budget in steady state and under a 429 storm.
+
+#![allow(clippy::unwrap_used)]
+
+mod e2e;
+
+use std::time::{Duration, Instant};
+
+use e2e::{CREDENTIALS, Env, Options, metrics_addr, ready_of};
+use grafana_cloud_operator::crd::GrafanaStack;
+use grafana_cloud_simulator::Fault;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, ListParams, PostParams};
+use serde_json::json;
+
+fn stack(name: &str, slug: &str) -> GrafanaStack {
+    serde_json::from_value(json!({
+        "apiVersion": "grafanacloud.operator.dev/v1alpha1",
+        "kind": "GrafanaStack",
+        "metadata": {"name": name},
+        "spec": {"slug": slug, "credentials": {"secretName": CREDENTIALS}},
+    }))
+    .unwrap()
+}
+
+fn ready(s: &GrafanaStack) -> bool {
+    s.status
+        .as_ref()
+        .and_then(|st| ready_of(&st.conditions))
+        .is_some_and(|(st, _)| st == "True")
+}
+
+async fn all_ready(env: &Env, api: &Api<GrafanaStack>, count: usize) {
+    env.eventually_async(&format!("{count} stacks Ready"), || async {
+        let list = api.list(&ListParams::default()).await.unwrap();
+        list.items.len() == count && list.items.iter().all(ready)
+    })
+    .await;
+}
+
+const LEASE: &[&str] = &[
+    "--leader-elect",
+    "--leader-election-namespace",
+    "default",
+    "--leader-election-lease-duration",
+    "4s",
+];
+
+/// Two replicas: exactly one reconciles; killing it hands over within the lease time, and
+/// resources keep converging without duplicate creates.
+#[tokio::test]
+async fn failover_hands_leadership_over_within_the_lease() {
+    let env = Env::start_with(Options {
+        operator: false,
+        ..Options::default()
+    })
+    .await;
+    let ns = env.namespace("ha").await;
+    let api: Api<GrafanaStack> = env.api(&ns);
+    let mut a = env.spawn_operator("a", LEASE);
+    let mut b = env.spawn_operator("b", LEASE);
+    env.eventually("one replica leads", || {
+        a.read_log().contains("became the leader") || b.read_log().contains("became the leader")
+    })
+    .await;
+    let (leader, standby) = if a.read_log().contains("became the leader") {
+        (&mut a, &mut b)
+    } else {
+        (&mut b, &mut a)
+    };
+
+    api.create(&PostParams::default(), &stack("first", "hafirst"))
+        .await
+        .unwrap();
+    env.wait_for(&api, "first", "Ready", ready).await;
+    assert!(
+        !standby.read_log().contains("became the leader"),
+        "two leaders at once"
+    );
+    assert!(
+        !standby.read_log().contains("grafana.com request"),
+        "the standby called grafana.com"
+    );
+
+    leader.kill().unwrap();
+    let killed = Instant::now();
+    env.eventually("the standby takes over", || {
+        standby.read_log().contains("became the leader")
+    })
+    .await;
+    let took = killed.elapsed();
+    assert!(
+        took <= Duration::from_secs(4 + 3),
+        "failover took {took:?}, longer than the lease and a margin"
+    );
+
+    api.create(&PostParams::default(), &stack("second", "hasecond"))
+        .await
+        .unwrap();
+    env.wait_for(&api, "second", "Ready after failover", ready)
+        .await;
+    assert_eq!(
+        env.sim.control().count("POST", "/api/instances"),
+        2,
+        "a stack was created twice"
+    );
+    env.assert_no_token_leaked().await;
+}
+
+/// `/metrics` carries the families SPEC §6 names, with fixed label sets and no token.
+#[tokio::test]
+async fn metrics_describe_reconciles_requests_and_readiness() {
+    let env = Env::start().await;
+    let ns = env.namespace("observed").await;
+    let api: Api<GrafanaStack> = env.api(&ns);
+    api.create(&PostParams::default(), &stack("seen", "seenstack"))
+        .await
+        .unwrap();
+    let broken: GrafanaStack = serde_json::from_value(json!({
+        "apiVersion": "grafanacloud.operator.dev/v1alpha1", "kind": "GrafanaStack",
+        "metadata": {"name": "broken"},
+        "spec": {"slug": "brokenstack", "credentials": {"secretName": "missing"}},
+    }))
+    .unwrap();
+    api.create(&PostParams::default(), &broken).await.unwrap();
+    env.wait_for(&api, "seen", "Ready", ready).await;
+
+    let addr = metrics_addr(&env.operator_log()).expect("the operator logs its metrics address");
+    let text = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for expected in [
+        r#"grafana_cloud_operator_reconciles_total{kind="GrafanaStack"}"#,
+        r#"grafana_cloud_operator_reconcile_failures_total{kind="GrafanaStack",category="credentials"}"#,
+        r#"grafana_cloud_operator_reconcile_duration_seconds_count{kind="GrafanaStack"}"#,
+        r#"grafana_cloud_operator_grafana_requests_total{endpoint="/instances",method="POST",status="200"}"#,
+        r#"grafana_cloud_operator_grafana_requests_total{endpoint="/instances/{slug}",method="GET",status="404"}"#,
+        r#"grafana_cloud_operator_grafana_request_duration_seconds_count{endpoint="/instances",method="POST"}"#,
+        r#"grafana_cloud_operator_ready_resources{kind="GrafanaStack"} 1"#,
+        "grafana_cloud_operator_leader 1",
+        "# EOF",
+    ] {
+        assert!(text.contains(expected), "missing {expected} in:\n{text}");
+    }
+    assert!(!text.contains(e2e::ORG_TOKEN));
+    assert!(
+        !text.contains("seenstack"),
+        "a resource name leaked into a label value"
+    );
+}
+
+/// 200 converged resources in one org cost about one list call per resync interval, not one
+/// call per resource.
+#[tokio::test]
+async fn steady_state_calls_scale_with_orgs_not_resources() {
+    const COUNT: usize = 200;
+    let interval = Duration::from_secs(4);
+    let env = Env::start_with(Options {
+        resync_interval: "4s",
+        readiness_delay: Duration::from_millis(100),
+        extra_args: [
+            "--api-rate-limit",
+            "400",
+            "--api-burst",
+            "400",
+            "--concurrency",
+            "16",
+        ]
+        .map(String::from)
+        .to_vec(),
+        ..Options::default()
+    })
+    .await;
+    let ns = env.namespace("many").await;
+    let api: Api<GrafanaStack> = env.api(&ns);
+    for i in 0..COUNT {
+        api.create(
+            &PostParams::default(),
+            &stack(&format!("s{i}"), &format!("many{i}")),
+        )
+        .await
+        .unwrap();
+    }
+    all_ready(&env, &api, COUNT).await;
+    // Let the post-convergence reconciles (status writes echo back) settle.
+    tokio::time::sleep(interval * 2).await;
+
+    let before = env.sim.control().requests().len();
+    let intervals = 3;
+    tokio::time::sleep(interval * intervals).await;
+    let window: Vec<_> = env
+        .sim
+        .control()
+        .requests()
+        .into_iter()
+        .skip(before)
+        .collect();
+    let lists = window
+        .iter()
+        .filter(|r| r.template.as_deref() == Some("/api/orgs/{org}/instances"))
+        .count();
+    let others = window.len() - lists;
+    let per_interval = window.len() as f64 / f64::from(intervals);
+    eprintln!(
+        "steady state: {} calls in {intervals} intervals ({lists} lists, {others} others)",
+        window.len()
+    );
+    assert!(
+        lists <= intervals as usize + 1,
+        "{lists} list calls in {intervals} intervals"
+    );
+    assert!(
+        others == 0,
+        "per-resource calls in steady state: {window:#?}"
+    );
+    assert!(
+        per_interval <= 2.0,
+        "{per_interval} calls per interval for {COUNT} resources"
+    );
+}
+
+/// Under a storm of 429s the per-org bucket still bounds the request rate, and everything
+/// converges once the storm passes.
+#[tokio::test]
+async fn the_token_bucket_holds_under_a_429_storm() {
+    let env = Env::start_with(Options {
+        readiness_delay: Duration::from_millis(100),
+        extra_args: ["--api-rate-limit", "5", "--api-burst", "5"]
+            .map(String::from)
+            .to_vec(),
+        ..Options::default()
+    })
+    .await;
+    let ns = env.namespace("storm").await;
+    env.sim.control().inject(Fault::rate_limit(1).times(40));
+    let api: Api<GrafanaStack> = env.api(&ns);
+    for i in 0..10 {
+        api.create(
+            &PostParams::default(),
+            &stack(&format!("s{i}"), &format!("storm{i}")),
+        )
+        .await
+        .unwrap();
+    }
+    all_ready(&env, &api, 10).await;
+
+    let times: Vec<Timestamp> = env
+        .sim
+        .control()
+        .requests()
+        .iter()
+        .map(|r| r.at.parse().unwrap())
+        .collect();
+    let busiest = times
+        .iter()
+        .map(|start| {
+            times
+                .iter()
+                .filter(|t| **t >= *start && t.duration_since(*start).as_secs_f64() < 1.0)
+                .count()
+        })
+        .max()
+        .unwrap_or(0);
+    // A full bucket (5) plus one second of refill (5), and one for rounding at the edges.
+    assert!(
+        busiest <= 11,
+        "{busiest} requests within one second under a 5/s budget"
+    );
+    assert!(
+        env.sim
+            .control()
+            .requests()
+            .iter()
+            .filter(|r| r.status == Some(429))
+            .count()
+            >= 40
+    );
+}
