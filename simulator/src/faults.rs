@@ -14,11 +14,15 @@ use serde::{Deserialize, Serialize};
     rename_all_fields = "camelCase"
 )]
 pub enum FaultKind {
-    /// Delay the response by `fixed_ms` plus a random `0..=jitter_ms`.
+    /// Delay by `fixed_ms` plus a random `0..=jitter_ms`: before the action,
+    /// or with `after_action` once it was committed (a client that times out
+    /// then has changed state without knowing it).
     Latency {
         fixed_ms: u64,
         #[serde(default)]
         jitter_ms: u64,
+        #[serde(default)]
+        after_action: bool,
     },
     /// Answer 429 with `Retry-After` without acting.
     RateLimit { retry_after_secs: u64 },
@@ -90,6 +94,16 @@ impl Fault {
         Self::new(FaultKind::Latency {
             fixed_ms: millis(fixed),
             jitter_ms: millis(jitter),
+            after_action: false,
+        })
+    }
+
+    /// Latency added after the action was committed, before the response.
+    pub fn latency_after_action(fixed: Duration, jitter: Duration) -> Self {
+        Self::new(FaultKind::Latency {
+            fixed_ms: millis(fixed),
+            jitter_ms: millis(jitter),
+            after_action: true,
         })
     }
 
@@ -169,6 +183,7 @@ pub(crate) struct RequestInfo<'a> {
 #[derive(Debug, Default)]
 pub(crate) struct Plan {
     pub latency: Duration,
+    pub latency_after: Duration,
     pub outcome: Option<FaultKind>,
 }
 
@@ -226,7 +241,7 @@ impl Faults {
         let mut rng = rand::rng();
         let mut plan = Plan {
             latency: self.base_latency + jitter(&mut rng, self.base_jitter),
-            outcome: None,
+            ..Plan::default()
         };
         for entry in &mut self.active {
             let fault = &mut entry.fault;
@@ -237,9 +252,15 @@ impl Faults {
                 FaultKind::Latency {
                     fixed_ms,
                     jitter_ms,
+                    after_action,
                 } => {
-                    plan.latency += Duration::from_millis(*fixed_ms)
+                    let delay = Duration::from_millis(*fixed_ms)
                         + jitter(&mut rng, Duration::from_millis(*jitter_ms));
+                    if *after_action {
+                        plan.latency_after += delay;
+                    } else {
+                        plan.latency += delay;
+                    }
                 }
                 kind if plan.outcome.is_none() => plan.outcome = Some(kind.clone()),
                 _ => continue,

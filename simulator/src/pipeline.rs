@@ -61,7 +61,8 @@ pub(crate) async fn pipeline(
     let drop_handle = req.extensions().get::<DropHandle>().cloned();
     let record = |status: Option<StatusCode>| {
         let fault = plan.outcome.as_ref().map(|k| k.name().to_owned());
-        let fault = fault.or_else(|| (!plan.latency.is_zero()).then(|| "latency".to_owned()));
+        let delayed = !(plan.latency + plan.latency_after).is_zero();
+        let fault = fault.or_else(|| delayed.then(|| "latency".to_owned()));
         let status = status.map(|s| s.as_u16());
         tracing::debug!(
             method = %method, template = template.as_deref().unwrap_or("-"), status,
@@ -121,6 +122,9 @@ pub(crate) async fn pipeline(
             next.run(req).await
         }
     };
+    if !plan.latency_after.is_zero() {
+        tokio::time::sleep(plan.latency_after).await;
+    }
     let response = match &plan.outcome {
         Some(FaultKind::ErrorAfter { status }) => {
             ApiError::server(server_status(*status)).into_response()

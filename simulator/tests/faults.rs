@@ -43,6 +43,23 @@ async fn latency_fault_delays_matching_requests_only() {
 }
 
 #[tokio::test]
+async fn latency_after_the_action_lets_a_timed_out_create_succeed_anyway() {
+    let sim = support::start().await;
+    let delay = Fault::latency_after_action(Duration::from_millis(800), Duration::ZERO);
+    sim.control()
+        .inject(delay.on("POST", "/api/instances").times(1));
+    let outcome = reqwest::Client::new()
+        .post(format!("{}/instances", sim.base_url()))
+        .bearer_auth(ACME_TOKEN)
+        .json(&support::stack_body("timedout"))
+        .timeout(Duration::from_millis(200))
+        .send()
+        .await;
+    assert!(outcome.unwrap_err().is_timeout());
+    assert_eq!(sim.control().stack("timedout").unwrap().status, "active");
+}
+
+#[tokio::test]
 async fn global_latency_applies_to_every_api_request() {
     let sim = support::builder()
         .latency(Duration::from_millis(80), Duration::from_millis(20))
