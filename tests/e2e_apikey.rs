@@ -6,6 +6,8 @@
 #[path = "e2e_apikey/bad_input.rs"]
 mod bad_input;
 mod e2e;
+#[path = "e2e_apikey/secret_name.rs"]
+mod secret_name;
 
 use std::time::Duration;
 

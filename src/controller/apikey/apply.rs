@@ -7,7 +7,11 @@ use std::time::Duration;
 use k8s_openapi::{
     api::core::v1::Secret, apimachinery::pkg::apis::meta::v1::OwnerReference, jiff::Timestamp,
 };
-use kube::{Api, Resource, ResourceExt, api::PostParams, runtime::controller::Action};
+use kube::{
+    Api, Resource, ResourceExt,
+    api::PostParams,
+    runtime::{controller::Action, events::EventType},
+};
 
 use super::{
     desired::{self, KeyKind},
@@ -110,15 +114,64 @@ async fn converge(
             .ok_or(Error::MissingNamespace)?,
         owned,
     };
-    match (kind, stack) {
-        (KeyKind::Org, stack) => org::converge(obj, ctx, &creds, stack, &prepared, status).await,
+    let outcome = match (kind, stack) {
+        (KeyKind::Org, stack) => org::converge(obj, ctx, &creds, stack, &prepared, status).await?,
         (KeyKind::Stack, Some(stack)) => {
-            stack_key::converge(obj, ctx, &creds, &stack, &prepared, status).await
+            stack_key::converge(obj, ctx, &creds, &stack, &prepared, status).await?
         }
-        (KeyKind::Stack, None) => Err(Error::InvalidSpec {
-            reason: "stack key without stackRef".into(),
-        }),
+        (KeyKind::Stack, None) => {
+            return Err(Error::InvalidSpec {
+                reason: "stack key without stackRef".into(),
+            });
+        }
+    };
+    if outcome.readiness.ready {
+        retire_previous_secret(obj, ctx, &prepared, &uid).await?;
     }
+    Ok(outcome)
+}
+
+/// After `spec.secretName` changed, deletes the Secret the resource wrote before, if it
+/// still controls it: its token was replaced and must not linger.
+async fn retire_previous_secret(
+    obj: &GrafanaCloudApiKey,
+    ctx: &Context,
+    prepared: &Prepared,
+    uid: &str,
+) -> Result<(), Error> {
+    let previous = obj.status.as_ref().and_then(|s| s.secret_name.as_deref());
+    let Some(previous) = previous.filter(|p| *p != prepared.name) else {
+        return Ok(());
+    };
+    let existing = read_secret(ctx, &prepared.namespace, previous).await?;
+    if !matches!(secret::classify(existing, uid), Existing::Owned(_)) {
+        return Ok(());
+    }
+    let api: Api<Secret> = Api::namespaced(ctx.kube.clone(), &prepared.namespace);
+    match api.delete(previous, &Default::default()).await {
+        Ok(_) => {}
+        Err(kube::Error::Api(status)) if status.code == 404 => {}
+        Err(source) => {
+            return Err(Error::WriteObject {
+                kind: "Secret",
+                namespace: prepared.namespace.clone(),
+                name: previous.to_string(),
+                source: source.into(),
+            });
+        }
+    }
+    ctx.event(
+        obj,
+        EventType::Normal,
+        "SecretMoved",
+        "Delete",
+        format!(
+            "deleted Secret {previous}: the token now lives in Secret {}",
+            prepared.name
+        ),
+    )
+    .await;
+    Ok(())
 }
 
 /// Reads the GrafanaStack `name`; `Err(message)` says what the key waits for.

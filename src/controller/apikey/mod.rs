@@ -113,3 +113,66 @@ pub async fn run(ctx: Arc<Context>, scope: Option<String>, shutdown: super::Shut
         .for_each(|result| async move { super::log_result("GrafanaCloudApiKey", result) })
         .await;
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use kube::runtime::{reflector::store::Writer, watcher};
+    use serde_json::json;
+
+    use super::*;
+
+    fn obj<K: serde::de::DeserializeOwned>(
+        kind: &str,
+        ns: &str,
+        name: &str,
+        spec: serde_json::Value,
+    ) -> K {
+        serde_json::from_value(json!({
+            "apiVersion": "grafanacloud.operator.dev/v1alpha1",
+            "kind": kind,
+            "metadata": {"name": name, "namespace": ns},
+            "spec": spec,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_stack_change_maps_to_the_keys_that_use_it_in_its_namespace() {
+        let mut writer = Writer::<GrafanaCloudApiKey>::new(());
+        for (ns, name, spec) in [
+            (
+                "a",
+                "stack-key",
+                json!({"role": "Admin", "stackRef": "main"}),
+            ),
+            (
+                "a",
+                "templated",
+                json!({"role": "MetricsPublisher", "secretTemplate": {"stackRef": "main"}}),
+            ),
+            ("a", "org-key", json!({"role": "Viewer"})),
+            (
+                "a",
+                "other-stack",
+                json!({"role": "Admin", "stackRef": "other"}),
+            ),
+            (
+                "b",
+                "same-name-elsewhere",
+                json!({"role": "Admin", "stackRef": "main"}),
+            ),
+        ] {
+            let key: GrafanaCloudApiKey = obj("GrafanaCloudApiKey", ns, name, spec);
+            writer.apply_watcher_event(&watcher::Event::Apply(key));
+        }
+        let stack: GrafanaStack = obj("GrafanaStack", "a", "main", json!({"slug": "main"}));
+        let mut names: Vec<String> = keys_of_stack(&writer.as_reader(), &stack)
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
+        names.sort();
+        assert_eq!(names, ["stack-key", "templated"]);
+    }
+}
