@@ -23,36 +23,36 @@ async fn latency_fault_delays_matching_requests_only() {
     assert_eq!(acme.get("/instances/slow").await.status, StatusCode::OK);
     let slow = started.elapsed();
     assert!(
-        slow >= Duration::from_millis(150) && slow < Duration::from_millis(1000),
+        slow >= Duration::from_millis(150) && slow < Duration::from_secs(3),
         "{slow:?}"
     );
 
-    let started = Instant::now();
     acme.get("/instances/slow/readiness").await;
-    assert!(
-        started.elapsed() < Duration::from_millis(100),
-        "{:?}",
-        started.elapsed()
-    );
     let recorded = sim.control().requests();
-    let delayed = recorded
-        .iter()
-        .find(|r| r.template.as_deref() == Some("/api/instances/{slug}"))
-        .unwrap();
-    assert_eq!(delayed.fault.as_deref(), Some("latency"));
+    let fault_of = |template: &str| {
+        let request = recorded
+            .iter()
+            .find(|r| r.template.as_deref() == Some(template));
+        request.unwrap().fault.clone()
+    };
+    assert_eq!(
+        fault_of("/api/instances/{slug}").as_deref(),
+        Some("latency")
+    );
+    assert_eq!(fault_of("/api/instances/{slug}/readiness"), None);
 }
 
 #[tokio::test]
 async fn latency_after_the_action_lets_a_timed_out_create_succeed_anyway() {
     let sim = support::start().await;
-    let delay = Fault::latency_after_action(Duration::from_millis(800), Duration::ZERO);
+    let delay = Fault::latency_after_action(Duration::from_millis(1500), Duration::ZERO);
     sim.control()
         .inject(delay.on("POST", "/api/instances").times(1));
     let outcome = reqwest::Client::new()
         .post(format!("{}/instances", sim.base_url()))
         .bearer_auth(ACME_TOKEN)
         .json(&support::stack_body("timedout"))
-        .timeout(Duration::from_millis(200))
+        .timeout(Duration::from_millis(400))
         .send()
         .await;
     assert!(outcome.unwrap_err().is_timeout());
