@@ -148,7 +148,8 @@ impl Control {
     pub fn state(&self) -> StateView {
         let now = Instant::now();
         let faults = self.faults();
-        let state = self.shared.state();
+        let mut state = self.shared.state();
+        state.purge_expired(now);
         StateView {
             orgs: state
                 .orgs()

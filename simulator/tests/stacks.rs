@@ -213,6 +213,7 @@ async fn deleted_stack_reads_as_deleted_and_its_slug_is_reserved_for_a_while() {
     }
 
     tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert!(sim.control().stack("gone").is_none(), "reservation ended");
     assert_eq!(
         acme.get("/instances/gone").await.status,
         StatusCode::NOT_FOUND

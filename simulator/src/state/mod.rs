@@ -136,6 +136,19 @@ impl State {
         }
     }
 
+    /// Drops every deleted stack whose slug reservation has ended.
+    pub fn purge_expired(&mut self, now: Instant) {
+        let expired: Vec<u64> = self
+            .stacks
+            .values()
+            .filter(|s| s.deleted.is_some_and(|d| now >= d.reserved_until))
+            .map(|s| s.id)
+            .collect();
+        for id in expired {
+            self.purge_if_expired(id, now);
+        }
+    }
+
     fn stack_id(&mut self, slug_or_id: &str, now: Instant) -> Option<u64> {
         let id = match slug_or_id.parse::<u64>() {
             Ok(id) => id,

@@ -69,6 +69,7 @@ impl State {
         {
             return Err(ApiError::invalid(format!("Invalid region {region:?}")));
         }
+        self.purge_expired(now);
         self.check_slug_available(&slug, now)?;
         if self.stacks.values().any(|s| s.url == url) {
             return Err(ApiError::conflict("That url is not available"));
@@ -160,6 +161,7 @@ impl State {
 
     pub fn list_stacks(&mut self, caller: &Caller, org: &str) -> Result<Vec<&Stack>, ApiError> {
         let org_id = self.org_for(caller, org)?.id;
+        self.purge_expired(Instant::now());
         Ok(self
             .stacks
             .values()
