@@ -70,6 +70,12 @@ const BAD_VALUES: &[(&str, &str)] = &[
         "additional properties 'replicaCount' not allowed",
     ),
     ("logLevel=info debug", "at '/logLevel'"),
+    ("grafanaApi.rateLimit=0", "at '/grafanaApi/rateLimit'"),
+    ("grafanaApi.timeout=soon", "at '/grafanaApi/timeout'"),
+    (
+        "extraArgs[0]=verbose",
+        "at '/extraArgs/0': 'verbose' does not match pattern",
+    ),
     (
         "defaultCredentials.namespaceSelector.matchExpressions[0].key=env,\
          defaultCredentials.namespaceSelector.matchExpressions[0].operator=In",
@@ -135,6 +141,10 @@ fn default_credentials_become_operator_flags() {
         "--log-level=info,grafana_cloud_operator=debug",
         "--resync-interval=10m",
         "--concurrency=8",
+        "--leader-election-lease-duration=20s",
+        "--api-timeout=20s",
+        "--api-rate-limit=10",
+        "--api-burst=30",
     ] {
         assert!(
             args.iter().any(|arg| arg == expected),
@@ -171,6 +181,17 @@ fn defaults_pass_every_flag_the_operator_needs_and_no_default_credentials() {
             .iter()
             .any(|arg| arg.starts_with("--default-credentials"))
     );
+    for operator_default in [
+        "--api-timeout",
+        "--api-rate-limit",
+        "--api-burst",
+        "--leader-election-lease-duration",
+    ] {
+        assert!(
+            !args.iter().any(|arg| arg.starts_with(operator_default)),
+            "{operator_default} must be left to the operator's default"
+        );
+    }
 }
 
 #[test]
@@ -299,4 +320,10 @@ fn image_tag_defaults_to_the_app_version_which_is_the_crate_version() {
     };
     assert!(image(&render(None, &[])).ends_with(&format!(":{app_version}")));
     assert!(image(&render(None, &["image.tag=1.2.3"])).ends_with(":1.2.3"));
+}
+
+#[test]
+fn extra_args_come_last_and_verbatim() {
+    let args = operator_args(&render(None, &["extraArgs[0]=--future-flag=a b"]));
+    assert_eq!(args.last().map(String::as_str), Some("--future-flag=a b"));
 }
