@@ -8,6 +8,8 @@ mod bad_input;
 mod e2e;
 #[path = "e2e_apikey/secret_name.rs"]
 mod secret_name;
+#[path = "e2e_apikey/steady_state.rs"]
+mod steady_state;
 
 use std::time::Duration;
 

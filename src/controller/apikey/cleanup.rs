@@ -100,8 +100,11 @@ async fn delete_remote(
     let namespace = obj.namespace().ok_or(Error::MissingNamespace)?;
     let creds = credentials::resolve(ctx, &namespace, obj.spec.credentials.as_ref()).await?;
     let org = creds.require_org_slug()?.to_string();
-    ctx.grafana
+    let deleted = ctx
+        .grafana
         .delete_org_api_key(&creds.token, &org, name)
-        .await?;
+        .await;
+    ctx.org_keys.invalidate(&org);
+    deleted?;
     Ok(org)
 }

@@ -53,6 +53,30 @@ pub async fn create(
     Ok(grafana.create_org_api_key(token, org, name, role).await?)
 }
 
+/// The remote key in steady state: looked up in the organisation's key list, fetched at most
+/// once per resync interval for all keys of the organisation. Only when that list disagrees
+/// with the Secret is the key looked up afresh, so nothing is replaced on stale data.
+async fn remote_key(
+    ctx: &Context,
+    token: &Token,
+    org: &str,
+    name: &str,
+    record: &KeyRecord,
+) -> Result<Option<OrgApiKey>, Error> {
+    let keys = ctx
+        .org_keys
+        .get(org, ctx.config.resync_interval, || {
+            ctx.grafana.list_org_api_keys(token, org)
+        })
+        .await?;
+    let cached = keys.iter().find(|k| k.name == name);
+    if let Some(key) = cached.filter(|k| k.id == record.id) {
+        return Ok(Some(key.clone()));
+    }
+    ctx.org_keys.invalidate(org);
+    find(&ctx.grafana, token, org, name).await
+}
+
 /// The identity recorded on the Secret for a key just created.
 pub fn record(created: &CreatedOrgApiKey, now: Timestamp) -> KeyRecord {
     KeyRecord {
@@ -86,7 +110,12 @@ pub(super) async fn converge(
     let stored = prepared.owned.as_ref().and_then(secret::stored_record);
     let claimed = obj.status.as_ref().and_then(|s| s.key_name.as_deref()) == Some(name.as_str())
         || stored.as_ref().is_some_and(|r| r.name == name);
-    let remote = find(&ctx.grafana, &creds.token, &org, &name).await?;
+    let remote = match (&stored_token, &stored) {
+        (Some(_), Some(record)) if claimed => {
+            remote_key(ctx, &creds.token, &org, &name, record).await?
+        }
+        _ => find(&ctx.grafana, &creds.token, &org, &name).await?,
+    };
     let plan = desired::org_plan(
         remote.as_ref(),
         stored.as_ref(),
@@ -122,8 +151,9 @@ pub(super) async fn converge(
             let delete_first = matches!(plan, OrgPlan::Recreate { delete_first: true });
             mark_pending(ctx, obj, status, &name).await?;
             let role = desired::grafana_role(obj.spec.role);
-            let created =
-                create(&ctx.grafana, &creds.token, &org, &name, role, delete_first).await?;
+            let created = create(&ctx.grafana, &creds.token, &org, &name, role, delete_first).await;
+            ctx.org_keys.invalidate(&org);
+            let created = created?;
             let record = record(&created, Timestamp::now());
             // The Secret is the only copy of the token: write it before anything else.
             let material = Material {
