@@ -169,19 +169,16 @@ impl Control {
     /// Every stack, deleted ones still reserving their slug included.
     pub fn stacks(&self) -> Vec<StackView> {
         let now = Instant::now();
-        self.shared
-            .state()
-            .all_stacks()
-            .map(|s| stack_view(s, now))
-            .collect()
+        let mut state = self.shared.state();
+        state.purge_expired(now);
+        state.all_stacks().map(|s| stack_view(s, now)).collect()
     }
 
     pub fn stack(&self, slug: &str) -> Option<StackView> {
         let now = Instant::now();
-        self.shared
-            .state()
-            .stack_by_slug(slug)
-            .map(|s| stack_view(s, now))
+        let mut state = self.shared.state();
+        state.purge_expired(now);
+        state.stack_by_slug(slug).map(|s| stack_view(s, now))
     }
 
     /// The org API keys of `org` (by slug), tokens included.
