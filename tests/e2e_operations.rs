@@ -7,7 +7,7 @@ mod e2e;
 
 use std::time::{Duration, Instant};
 
-use e2e::{CREDENTIALS, Env, Options, metrics_addr, ready_of};
+use e2e::{CREDENTIALS, Env, Options, logged_addr, ready_of};
 use grafana_cloud_operator::crd::GrafanaStack;
 use grafana_cloud_simulator::Fault;
 use k8s_openapi::jiff::Timestamp;
@@ -126,7 +126,8 @@ async fn metrics_describe_reconciles_requests_and_readiness() {
     api.create(&PostParams::default(), &broken).await.unwrap();
     env.wait_for(&api, "seen", "Ready", ready).await;
 
-    let addr = metrics_addr(&env.operator_log()).expect("the operator logs its metrics address");
+    let addr = logged_addr(&env.operator_log(), "metrics_addr")
+        .expect("the operator logs its metrics address");
     let text = reqwest::get(format!("http://{addr}/metrics"))
         .await
         .unwrap()
@@ -278,5 +279,74 @@ async fn the_token_bucket_holds_under_a_429_storm() {
             .filter(|r| r.status == Some(429))
             .count()
             >= 40
+    );
+}
+
+/// Health endpoints answer, the log level changes without a restart, and SIGTERM drains and
+/// exits 0.
+#[tokio::test]
+async fn health_log_level_and_graceful_shutdown() {
+    let env = Env::start_with(Options {
+        operator: false,
+        ..Options::default()
+    })
+    .await;
+    let ns = env.namespace("lifecycle").await;
+    let mut operator = env.spawn_operator("solo", &[]);
+    let api: Api<GrafanaStack> = env.api(&ns);
+    api.create(&PostParams::default(), &stack("one", "lifecycleone"))
+        .await
+        .unwrap();
+    env.wait_for(&api, "one", "Ready", ready).await;
+
+    let health = logged_addr(&operator.read_log(), "health_addr").expect("health address logged");
+    let http = reqwest::Client::new();
+    for path in ["healthz", "readyz"] {
+        let answer = http
+            .get(format!("http://{health}/{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            answer.status().is_success(),
+            "/{path} answered {}",
+            answer.status()
+        );
+    }
+    let set = http
+        .put(format!("http://{health}/log-level"))
+        .body("trace")
+        .send()
+        .await
+        .unwrap();
+    assert!(set.status().is_success());
+    let bad = http
+        .put(format!("http://{health}/log-level"))
+        .body("[[nonsense")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+    api.create(&PostParams::default(), &stack("two", "lifecycletwo"))
+        .await
+        .unwrap();
+    env.wait_for(&api, "two", "Ready", ready).await;
+    assert!(
+        operator.read_log().contains(r#""level":"TRACE""#),
+        "the new log level did not apply"
+    );
+
+    let started = Instant::now();
+    let status = operator.terminate(Duration::from_secs(30)).await.unwrap();
+    assert!(status.success(), "SIGTERM exit status: {status:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(25),
+        "shutdown took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        operator
+            .read_log()
+            .contains("draining in-flight reconciles")
     );
 }

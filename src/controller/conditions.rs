@@ -195,7 +195,12 @@ mod tests {
             observed_generation: None,
             last_transition_time: Time(at(1)),
         };
-        let out = with_ready(&[other.clone()], &Readiness::ready("ok"), None, at(2));
+        let out = with_ready(
+            std::slice::from_ref(&other),
+            &Readiness::ready("ok"),
+            None,
+            at(2),
+        );
         assert_eq!(out.len(), 2);
         assert_eq!(out[1], other);
     }

@@ -7,6 +7,7 @@ use std::{
     time::Duration,
 };
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{
     Client, Resource, ResourceExt,
     runtime::events::{Event, EventType, Recorder, Reporter},
@@ -19,6 +20,7 @@ use crate::{
 };
 
 use super::{
+    conditions::{Readiness, Reason, ready_condition},
     credentials::{Credentials, DefaultCredentials},
     snapshot::SnapshotCache,
 };
@@ -98,6 +100,35 @@ impl Context {
         if let Err(err) = self.recorder.publish(&event, &obj.object_ref(&())).await {
             warn!(error = %err, reason, "failed to publish event");
         }
+    }
+
+    /// Emits a Warning event when a resource enters a failure it was not already in, so that
+    /// a persistent error is reported once, not on every retry.
+    pub async fn event_on_new_failure<K>(
+        &self,
+        obj: &K,
+        previous: &[Condition],
+        readiness: &Readiness,
+    ) where
+        K: Resource<DynamicType = ()>,
+    {
+        let waiting = matches!(
+            readiness.reason,
+            Reason::StackProvisioning | Reason::StackNotReady | Reason::Deleting
+        );
+        let unchanged =
+            ready_condition(previous).is_some_and(|c| c.reason == readiness.reason.as_str());
+        if readiness.ready || waiting || unchanged {
+            return;
+        }
+        self.event(
+            obj,
+            EventType::Warning,
+            readiness.reason.as_str(),
+            "Reconcile",
+            readiness.message.clone(),
+        )
+        .await;
     }
 
     /// Counts one more consecutive failure of `obj` and returns the new count.

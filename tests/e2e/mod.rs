@@ -318,11 +318,11 @@ impl Env {
     }
 }
 
-/// The address an operator's log says its metrics server listens on.
-pub fn metrics_addr(log: &str) -> Option<std::net::SocketAddr> {
+/// The address an operator's log gives in `field` (`metrics_addr` or `health_addr`).
+pub fn logged_addr(log: &str, field: &str) -> Option<std::net::SocketAddr> {
     log.lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .find_map(|v| v.get("metrics_addr")?.as_str()?.parse().ok())
+        .find_map(|v| v.get(field)?.as_str()?.parse().ok())
 }
 
 pub fn repo() -> PathBuf {

@@ -42,6 +42,8 @@ pub async fn apply(obj: &GrafanaStack, ctx: &Context) -> Result<Action, Error> {
         &obj.uid().unwrap_or_default(),
         readiness.ready,
     );
+    ctx.event_on_new_failure(obj, &current.conditions, &readiness)
+        .await;
     next.conditions = conditions::with_ready(
         &next.conditions,
         &readiness,
