@@ -327,3 +327,30 @@ fn extra_args_come_last_and_verbatim() {
     let args = operator_args(&render(None, &["extraArgs[0]=--future-flag=a b"]));
     assert_eq!(args.last().map(String::as_str), Some("--future-flag=a b"));
 }
+
+#[test]
+fn service_and_probes_point_at_the_ports_the_operator_listens_on() {
+    let docs = render(None, &["metrics.port=9090", "health.port=9091"]);
+    let args = operator_args(&docs);
+    assert!(args.iter().any(|arg| arg == "--metrics-addr=0.0.0.0:9090"));
+    assert!(args.iter().any(|arg| arg == "--health-addr=0.0.0.0:9091"));
+    let container = &one_of(&docs, "Deployment")["spec"]["template"]["spec"]["containers"][0];
+    let port = |name: &str| {
+        container["ports"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|port| port["name"].as_str() == Some(name))
+            .and_then(|port| port["containerPort"].as_u64())
+    };
+    assert_eq!(port("metrics"), Some(9090));
+    assert_eq!(port("health"), Some(9091));
+    for probe in ["livenessProbe", "readinessProbe"] {
+        assert_eq!(container[probe]["httpGet"]["port"].as_str(), Some("health"));
+    }
+    let service = one_of(&docs, "Service");
+    assert_eq!(
+        service["spec"]["ports"][0]["targetPort"].as_str(),
+        Some("metrics")
+    );
+}

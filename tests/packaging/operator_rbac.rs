@@ -1,6 +1,7 @@
 //! RBAC end to end: the real operator binary runs with a token of the chart's ServiceAccount,
 //! the flags the chart renders, and nothing else. A stack, an org key and a stack key become
-//! Ready and are deleted again, without a single "forbidden" in the operator's log.
+//! Ready and are deleted again, without a single "forbidden" in the operator's log, and the
+//! probes and metrics port the chart configures answer.
 
 use std::{path::Path, time::Duration};
 
@@ -10,7 +11,7 @@ use testenv::{ChildProcess, ControlPlane};
 use super::{
     cluster::{apply_crds, kubectl, start_control_plane},
     cluster_rbac::install_chart_rbac,
-    support::{NAMESPACE, operator_args, render, run, run_with_stdin, scratch_dir},
+    support::{NAMESPACE, one_of, operator_args, render, run, run_with_stdin, scratch_dir},
 };
 
 const ORG: &str = "acme";
@@ -33,18 +34,63 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// The operator's local endpoints.
+struct Ports {
+    metrics: u16,
+    health: u16,
+}
+
 /// The chart's operator args, made runnable outside a pod: the simulator's URL, loopback
 /// addresses on free ports, and the release namespace instead of the downward API.
-fn local_args(chart_args: &[String], api_url: &str) -> Vec<String> {
+fn local_args(chart_args: &[String], api_url: &str, ports: &Ports) -> Vec<String> {
     chart_args
         .iter()
         .map(|arg| match arg.split_once('=') {
             Some(("--grafana-api-url", _)) => format!("--grafana-api-url={api_url}"),
-            Some(("--metrics-addr", _)) => format!("--metrics-addr=127.0.0.1:{}", free_port()),
-            Some(("--health-addr", _)) => format!("--health-addr=127.0.0.1:{}", free_port()),
+            Some(("--metrics-addr", _)) => format!("--metrics-addr=127.0.0.1:{}", ports.metrics),
+            Some(("--health-addr", _)) => format!("--health-addr=127.0.0.1:{}", ports.health),
             _ => arg.replace("$(POD_NAMESPACE)", NAMESPACE),
         })
         .collect()
+}
+
+/// A plain HTTP GET on loopback; returns the status code and the body.
+fn http_get(port: u16, path: &str) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// The probes the chart configures answer 200 on the health port, and the metrics Service's
+/// port serves the operator's metrics.
+fn assert_probes_and_metrics_answer(docs: &[serde_yaml::Value], ports: &Ports) {
+    let container = &one_of(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0];
+    for probe in ["livenessProbe", "readinessProbe"] {
+        let path = container[probe]["httpGet"]["path"].as_str().unwrap();
+        let (status, _) = http_get(ports.health, path);
+        assert_eq!(status, 200, "{probe} {path} answered {status}");
+    }
+    let (status, body) = http_get(ports.metrics, "/metrics");
+    assert_eq!(status, 200, "/metrics answered {status}");
+    assert!(
+        body.contains("grafana_cloud_operator_"),
+        "no operator metrics in:\n{body}"
+    );
 }
 
 /// The test resources in `namespace`. With `default_credentials`, the namespace is labelled
@@ -138,12 +184,14 @@ async fn operator_converges_with_only_the_chart_rbac(
     );
     let account = install_chart_rbac(&control_plane, values_file).await;
 
+    let docs = render(values_file, &[]);
+    let ports = Ports {
+        metrics: free_port(),
+        health: free_port(),
+    };
     let mut command = std::process::Command::new(operator_binary());
     command
-        .args(local_args(
-            &operator_args(&render(values_file, &[])),
-            &sim.base_url(),
-        ))
+        .args(local_args(&operator_args(&docs), &sim.base_url(), &ports))
         .env("KUBECONFIG", &account)
         .env_remove("RUST_LOG");
     let mut operator = ChildProcess::spawn(command, log).unwrap();
@@ -179,6 +227,7 @@ async fn operator_converges_with_only_the_chart_rbac(
     for secret in ["secret/org-key", "secret/stack-key"] {
         kubectl_ok(&control_plane, &["get", secret, ns[0], ns[1]], &operator);
     }
+    assert_probes_and_metrics_answer(&docs, &ports);
     kubectl_ok(
         &control_plane,
         &[
