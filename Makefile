@@ -10,7 +10,7 @@ demo:
 	hack/demo.sh
 
 test: control-plane tools lint
-	GCO_TOOLS_BIN="$$(hack/install-tools.sh | tail -n1)" cargo test --workspace --all-targets
+	GCO_TOOLS_BIN="$$(hack/install-tools.sh | tail -n1)" cargo test --workspace --all-targets --no-fail-fast
 
 lint:
 	cargo fmt --all --check

@@ -284,3 +284,76 @@ async fn namespace_deletion_cleans_up_stacks() {
         );
     }
 }
+
+/// Resources without spec.credentials fall back to the operator's default credentials only in
+/// namespaces the selector matches; elsewhere they say so and call nothing.
+#[tokio::test]
+async fn default_credentials_only_for_selected_namespaces() {
+    let env = Env::start_with(Options {
+        extra_args: [
+            "--default-credentials-secret",
+            "gco-system/grafana-default",
+            "--default-credentials-namespace-selector",
+            "grafana-cloud=enabled",
+        ]
+        .map(String::from)
+        .to_vec(),
+        ..Options::default()
+    })
+    .await;
+    let system = env.namespace("gco-system").await;
+    env.credentials_secret(&system, "grafana-default", e2e::ORG_TOKEN, e2e::ORG)
+        .await;
+    let allowed = env.namespace("allowed").await;
+    let denied = env.namespace("denied").await;
+    let namespaces: Api<Namespace> = Api::all(env.client.clone());
+    namespaces
+        .patch(
+            &allowed,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"grafana-cloud": "enabled"}}})),
+        )
+        .await
+        .unwrap();
+
+    for ns in [&allowed, &denied] {
+        let obj: GrafanaStack =
+            serde_json::from_value(stack("nocreds", json!({"slug": format!("{ns}stack")})))
+                .unwrap();
+        env.api::<GrafanaStack>(ns)
+            .create(&PostParams::default(), &obj)
+            .await
+            .unwrap();
+    }
+    env.wait_for(
+        &env.api::<GrafanaStack>(&allowed),
+        "nocreds",
+        "Ready with default credentials",
+        ready,
+    )
+    .await;
+    let refused = env
+        .wait_for(
+            &env.api::<GrafanaStack>(&denied),
+            "nocreds",
+            "CredentialsNotFound",
+            |s| {
+                s.status
+                    .as_ref()
+                    .and_then(|st| ready_of(&st.conditions))
+                    .is_some_and(|(_, reason)| reason == "CredentialsNotFound")
+            },
+        )
+        .await;
+    let message = &refused.status.unwrap().conditions[0].message;
+    assert!(message.contains("not allowed to use"), "{message}");
+    assert!(env.sim.control().stack("deniedstack").is_none());
+    assert!(
+        env.sim
+            .control()
+            .requests()
+            .iter()
+            .all(|r| !r.path.contains("deniedstack")),
+        "a namespace outside the selector reached grafana.com"
+    );
+}

@@ -144,17 +144,30 @@ impl Error {
     }
 }
 
-/// Removes every " (request id …)" group that the grafana.com client appends.
+/// Removes every " (request id …)" group that the grafana.com client appends, including
+/// nested parentheses such as "attempt(s)".
 fn strip_request_details(text: &str) -> String {
     const MARK: &str = " (request id ";
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find(MARK) {
         out.push_str(&rest[..start]);
-        rest = match rest[start..].find(')') {
-            Some(end) => &rest[start + end + 1..],
-            None => "",
-        };
+        let mut depth = 0usize;
+        let mut end = rest.len();
+        for (i, c) in rest[start..].char_indices() {
+            match c {
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = start + i + 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        rest = &rest[end..];
     }
     out.push_str(rest);
     out
@@ -232,6 +245,10 @@ mod tests {
             "failed to get stack a: grafana.com answered 401"
         );
         assert_eq!(strip_request_details("no details here"), "no details here");
+        assert_eq!(
+            strip_request_details("a (request id x, 2 attempt(s)): b (request id y, 1 attempt(s))"),
+            "a: b"
+        );
         assert_eq!(strip_request_details("x (request id unterminated"), "x");
     }
 
