@@ -33,6 +33,9 @@ use crate::{
 /// GrafanaStack watch usually triggers the reconcile much sooner.
 const STACK_WAIT: Duration = Duration::from_secs(60);
 
+/// The kind, as metrics label it.
+pub(super) const KIND: &str = "GrafanaCloudApiKey";
+
 /// What a successful pass decided.
 pub(super) struct Outcome {
     pub readiness: Readiness,
@@ -44,8 +47,19 @@ pub async fn apply(obj: &GrafanaCloudApiKey, ctx: &Context) -> Result<Action, Er
     let result = converge(obj, ctx, &mut next).await;
     let readiness = match &result {
         Ok(outcome) => outcome.readiness.clone(),
-        Err(err) => Readiness::not_ready(err.reason(), err.to_string()),
+        Err(err) => Readiness::not_ready(err.reason(), err.condition_message()),
     };
+    let uid = obj.uid().unwrap_or_default();
+    ctx.metrics.set_ready(KIND, &uid, readiness.ready);
+    let expires_at = next
+        .expires_at
+        .as_deref()
+        .and_then(|at| at.parse::<Timestamp>().ok());
+    ctx.metrics.set_key_expiry(
+        &obj.namespace().unwrap_or_default(),
+        &obj.name_any(),
+        expires_at.map(|at| at.as_second()),
+    );
     next.conditions = conditions::with_ready(
         &next.conditions,
         &readiness,

@@ -9,7 +9,10 @@ use kube::{
     runtime::{controller::Action, events::EventType},
 };
 
-use super::desired::{self, KeyKind};
+use super::{
+    apply::KIND,
+    desired::{self, KeyKind},
+};
 use crate::{
     controller::{
         Context, Error,
@@ -20,6 +23,14 @@ use crate::{
 };
 
 pub async fn cleanup(obj: &GrafanaCloudApiKey, ctx: &Context) -> Result<Action, Error> {
+    let action = release(obj, ctx).await?;
+    ctx.metrics.forget(KIND, &obj.uid().unwrap_or_default());
+    ctx.metrics
+        .set_key_expiry(&obj.namespace().unwrap_or_default(), &obj.name_any(), None);
+    Ok(action)
+}
+
+async fn release(obj: &GrafanaCloudApiKey, ctx: &Context) -> Result<Action, Error> {
     let current = obj.status.clone().unwrap_or_default();
     if KeyKind::of(obj) == KeyKind::Stack {
         let note = match (&current.key_name, &current.expires_at) {
@@ -67,8 +78,9 @@ pub async fn cleanup(obj: &GrafanaCloudApiKey, ctx: &Context) -> Result<Action, 
         }
         Err(err) => {
             let message = format!(
-                "the org API key {name} could not be deleted yet: {err}; the operator keeps \
-                 retrying. Set spec.deletionPolicy: Retain to remove the resource and keep the key"
+                "the org API key {name} could not be deleted yet: {}; the operator keeps \
+                 retrying. Set spec.deletionPolicy: Retain to remove the resource and keep the key",
+                err.condition_message()
             );
             ctx.event(
                 obj,

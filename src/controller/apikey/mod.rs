@@ -54,7 +54,7 @@ pub async fn reconcile(obj: Arc<GrafanaCloudApiKey>, ctx: Arc<Context>) -> Resul
     .await;
     let failure = result.as_ref().err().map(Error::category);
     ctx.metrics
-        .reconciled("GrafanaCloudApiKey", started.elapsed(), failure);
+        .reconciled(apply::KIND, started.elapsed(), failure);
     result
 }
 

@@ -1,0 +1,61 @@
+//! A delete that cannot reach grafana.com says why in status and an Event, and switching to
+//! `Retain` lets it finish (SPEC §7.3).
+
+use grafana_cloud_operator::crd::GrafanaCloudApiKey;
+use k8s_openapi::api::core::v1::Secret;
+use kube::{
+    Api,
+    api::{DeleteParams, Patch, PatchParams, PostParams},
+};
+use serde_json::json;
+
+use super::{
+    e2e::{CREDENTIALS, Env, ORG},
+    events_with_reason, key, ready, reason_is,
+};
+
+#[tokio::test]
+async fn a_blocked_delete_says_why_and_retain_unblocks_it() {
+    let env = Env::start().await;
+    let ns = env.namespace("team-g").await;
+    let api: Api<GrafanaCloudApiKey> = env.api(&ns);
+    api.create(
+        &PostParams::default(),
+        &key("stuck", json!({"role": "Viewer"})),
+    )
+    .await
+    .unwrap();
+    env.wait_for(&api, "stuck", "Ready", ready).await;
+
+    // Without credentials the key cannot be deleted remotely.
+    env.api::<Secret>(&ns)
+        .delete(CREDENTIALS, &DeleteParams::default())
+        .await
+        .unwrap();
+    api.delete("stuck", &DeleteParams::default()).await.unwrap();
+    let blocked = env
+        .wait_for(&api, "stuck", "Deleting", reason_is("Deleting"))
+        .await;
+    let message = blocked.status.unwrap().conditions[0].message.clone();
+    assert!(message.contains("Retain"), "{message}");
+    assert!(events_with_reason(&env, &ns, "Deleting").await >= 1);
+
+    api.patch(
+        "stuck",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"deletionPolicy": "Retain"}})),
+    )
+    .await
+    .unwrap();
+    env.eventually_async("resource gone", || async {
+        api.get_opt("stuck").await.unwrap().is_none()
+    })
+    .await;
+    assert_eq!(
+        env.sim.control().org_keys(ORG).len(),
+        1,
+        "Retain kept the key"
+    );
+    assert!(events_with_reason(&env, &ns, "Retained").await >= 1);
+    env.assert_no_token_leaked().await;
+}
