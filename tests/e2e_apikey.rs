@@ -5,6 +5,8 @@
 
 #[path = "e2e_apikey/bad_input.rs"]
 mod bad_input;
+#[path = "e2e_apikey/crash.rs"]
+mod crash;
 #[path = "e2e_apikey/delete_blocked.rs"]
 mod delete_blocked;
 mod e2e;
