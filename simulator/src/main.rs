@@ -31,6 +31,9 @@ struct Args {
     /// How requests for another org's stack are answered.
     #[arg(long, value_enum, default_value = "forbidden")]
     foreign_stack: ForeignStackArg,
+    /// Runtime worker threads (0: one per CPU).
+    #[arg(long, env = "SIMULATOR_WORKER_THREADS", default_value_t = 0)]
+    worker_threads: usize,
     /// Log format.
     #[arg(long, value_enum, env = "SIMULATOR_LOG_FORMAT", default_value = "text")]
     log_format: LogFormat,
@@ -58,9 +61,16 @@ fn parse_org(value: &str) -> Result<(String, String), String> {
     }
 }
 
-#[tokio::main]
-async fn main() -> std::io::Result<()> {
+fn main() -> std::io::Result<()> {
     let args = Args::parse();
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if args.worker_threads > 0 {
+        runtime.worker_threads(args.worker_threads);
+    }
+    runtime.enable_all().build()?.block_on(run(args))
+}
+
+async fn run(args: Args) -> std::io::Result<()> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     match args.log_format {
         LogFormat::Text => tracing_subscriber::fmt()
