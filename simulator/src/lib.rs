@@ -34,6 +34,7 @@ mod render;
 mod server;
 mod shared;
 mod state;
+pub mod templates;
 mod token;
 mod validate;
 

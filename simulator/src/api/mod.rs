@@ -46,35 +46,27 @@ pub(crate) fn is_stack_proxied(template: &str) -> bool {
 }
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    use crate::templates as t;
     Router::new()
-        .route("/api/instances", post(instances::create))
+        .route(t::INSTANCES, post(instances::create))
         .route(
-            "/api/instances/{slug}",
+            t::INSTANCE,
             get(instances::get)
                 .post(instances::update)
                 .delete(instances::delete),
         )
-        .route("/api/instances/{slug}/restart", post(instances::restart))
-        .route("/api/instances/{slug}/readiness", get(instances::readiness))
-        .route("/api/orgs/{org}/instances", get(instances::list))
+        .route(t::RESTART, post(instances::restart))
+        .route(t::READINESS, get(instances::readiness))
+        .route(t::ORG_INSTANCES, get(instances::list))
+        .route(t::DATASOURCES, get(instances::datasources))
+        .route(t::DATASOURCE, delete(instances::delete_datasource))
+        .route(t::STACK_KEYS, post(keys::create_stack_key))
         .route(
-            "/api/instances/{slug}/datasources",
-            get(instances::datasources),
-        )
-        .route(
-            "/api/instances/{slug}/datasources/{id}",
-            delete(instances::delete_datasource),
-        )
-        .route(
-            "/api/instances/{slug}/api/auth/keys",
-            post(keys::create_stack_key),
-        )
-        .route(
-            "/api/orgs/{org}/api-keys",
+            t::ORG_KEYS,
             get(keys::list_org_keys).post(keys::create_org_key),
         )
         .route(
-            "/api/orgs/{org}/api-keys/{name}",
+            t::ORG_KEY,
             get(keys::get_org_key).delete(keys::delete_org_key),
         )
         .fallback(not_found)

@@ -1,0 +1,23 @@
+//! The path templates of the `/api` routes, as recorded in the request log
+//! and matched by [`crate::Fault::on`] and [`crate::Control::count`].
+
+/// `POST`: create a stack.
+pub const INSTANCES: &str = "/api/instances";
+/// `GET`, `POST` (update), `DELETE`: one stack, by slug or id.
+pub const INSTANCE: &str = "/api/instances/{slug}";
+/// `POST`: restart a stack's Grafana.
+pub const RESTART: &str = "/api/instances/{slug}/restart";
+/// `GET`: `{"ready": bool}`.
+pub const READINESS: &str = "/api/instances/{slug}/readiness";
+/// `GET`: an org's stacks.
+pub const ORG_INSTANCES: &str = "/api/orgs/{org}/instances";
+/// `GET`: provisioned data sources (stack-proxied).
+pub const DATASOURCES: &str = "/api/instances/{slug}/datasources";
+/// `DELETE`: one provisioned data source (stack-proxied).
+pub const DATASOURCE: &str = "/api/instances/{slug}/datasources/{id}";
+/// `POST`: create a stack API key (stack-proxied).
+pub const STACK_KEYS: &str = "/api/instances/{slug}/api/auth/keys";
+/// `GET`, `POST`: an org's API keys.
+pub const ORG_KEYS: &str = "/api/orgs/{org}/api-keys";
+/// `GET`, `DELETE`: one org API key, by name.
+pub const ORG_KEY: &str = "/api/orgs/{org}/api-keys/{name}";
