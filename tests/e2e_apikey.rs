@@ -14,10 +14,12 @@ mod e2e;
 mod secret_name;
 #[path = "e2e_apikey/steady_state.rs"]
 mod steady_state;
+#[path = "e2e_apikey/support.rs"]
+mod support;
 
 use std::time::Duration;
 
-use e2e::{CREDENTIALS, Env, ORG, ready_of};
+use e2e::{Env, ORG};
 use grafana_cloud_operator::crd::{
     GrafanaCloudApiKey, GrafanaStack, MANAGED_BY_LABEL, MANAGED_BY_VALUE,
 };
@@ -27,83 +29,12 @@ use k8s_openapi::{
 };
 use kube::{
     Api,
-    api::{DeleteParams, ListParams, Patch, PatchParams, PostParams},
+    api::{DeleteParams, Patch, PatchParams, PostParams},
 };
 use serde_json::json;
-
-const KEYS: &str = "/api/orgs/{org}/api-keys";
-const KEY: &str = "/api/orgs/{org}/api-keys/{name}";
-const STACK_KEYS: &str = "/api/instances/{slug}/api/auth/keys";
-
-fn key(name: &str, spec: serde_json::Value) -> GrafanaCloudApiKey {
-    let mut spec = spec;
-    spec.as_object_mut()
-        .unwrap()
-        .entry("credentials")
-        .or_insert(json!({"secretName": CREDENTIALS}));
-    serde_json::from_value(json!({
-        "apiVersion": "grafanacloud.operator.dev/v1alpha1",
-        "kind": "GrafanaCloudApiKey",
-        "metadata": {"name": name},
-        "spec": spec,
-    }))
-    .unwrap()
-}
-
-fn stack(name: &str, slug: &str) -> GrafanaStack {
-    serde_json::from_value(json!({
-        "apiVersion": "grafanacloud.operator.dev/v1alpha1",
-        "kind": "GrafanaStack",
-        "metadata": {"name": name},
-        "spec": {"slug": slug, "credentials": {"secretName": CREDENTIALS}},
-    }))
-    .unwrap()
-}
-
-fn reason_is(reason: &'static str) -> impl Fn(&GrafanaCloudApiKey) -> bool {
-    move |k| {
-        k.status
-            .as_ref()
-            .and_then(|st| ready_of(&st.conditions))
-            .is_some_and(|(_, r)| r == reason)
-    }
-}
-
-fn ready(k: &GrafanaCloudApiKey) -> bool {
-    k.status
-        .as_ref()
-        .and_then(|st| ready_of(&st.conditions))
-        .is_some_and(|(st, _)| st == "True")
-}
-
-fn data(secret: &Secret, key: &str) -> Option<String> {
-    let value = secret.data.as_ref()?.get(key)?;
-    Some(String::from_utf8(value.0.clone()).unwrap())
-}
-
-/// The token of the only live org key named `name`.
-fn live_org_token(env: &Env, name: &str) -> Option<String> {
-    let keys: Vec<_> = env
-        .sim
-        .control()
-        .org_keys(ORG)
-        .into_iter()
-        .filter(|k| k.name == name)
-        .collect();
-    assert!(keys.len() <= 1, "more than one live key named {name}");
-    keys.first().map(|k| k.token.expose().to_string())
-}
-
-async fn events_with_reason(env: &Env, ns: &str, reason: &str) -> usize {
-    let api: Api<k8s_openapi::api::events::v1::Event> = env.api(ns);
-    api.list(&ListParams::default())
-        .await
-        .unwrap()
-        .items
-        .iter()
-        .filter(|e| e.reason.as_deref() == Some(reason))
-        .count()
-}
+use support::{
+    KEY, KEYS, STACK_KEYS, data, events_with_reason, key, live_org_token, ready, reason_is, stack,
+};
 
 /// Org key: created, its token in an owned Secret; steady state makes no create call; the
 /// Secret deleted → a new key replaces the old one; Delete removes the remote key.
@@ -240,6 +171,10 @@ async fn foreign_secret_conflicts_and_retain_keeps_the_key() {
     .unwrap();
     env.wait_for(&api, "taken", "SecretConflict", reason_is("SecretConflict"))
         .await;
+    env.eventually_async("one SecretConflict warning event", || async {
+        events_with_reason(&env, &ns, "SecretConflict").await == 1
+    })
+    .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(
         env.sim.control().requests().is_empty(),

@@ -51,6 +51,9 @@ pub async fn apply(obj: &GrafanaCloudApiKey, ctx: &Context) -> Result<Action, Er
     };
     let uid = obj.uid().unwrap_or_default();
     ctx.metrics.set_ready(KIND, &uid, readiness.ready);
+    let previous = obj.status.as_ref().map(|s| s.conditions.as_slice());
+    ctx.event_on_new_failure(obj, previous.unwrap_or_default(), &readiness)
+        .await;
     let expires_at = next
         .expires_at
         .as_deref()

@@ -1,0 +1,82 @@
+//! Helpers shared by the API key end-to-end tests.
+
+use grafana_cloud_operator::crd::{GrafanaCloudApiKey, GrafanaStack};
+use k8s_openapi::api::core::v1::Secret;
+use kube::{Api, api::ListParams};
+use serde_json::json;
+
+use super::e2e::{CREDENTIALS, Env, ORG, ready_of};
+
+pub const KEYS: &str = "/api/orgs/{org}/api-keys";
+pub const KEY: &str = "/api/orgs/{org}/api-keys/{name}";
+pub const STACK_KEYS: &str = "/api/instances/{slug}/api/auth/keys";
+
+pub fn key(name: &str, spec: serde_json::Value) -> GrafanaCloudApiKey {
+    let mut spec = spec;
+    spec.as_object_mut()
+        .unwrap()
+        .entry("credentials")
+        .or_insert(json!({"secretName": CREDENTIALS}));
+    serde_json::from_value(json!({
+        "apiVersion": "grafanacloud.operator.dev/v1alpha1",
+        "kind": "GrafanaCloudApiKey",
+        "metadata": {"name": name},
+        "spec": spec,
+    }))
+    .unwrap()
+}
+
+pub fn stack(name: &str, slug: &str) -> GrafanaStack {
+    serde_json::from_value(json!({
+        "apiVersion": "grafanacloud.operator.dev/v1alpha1",
+        "kind": "GrafanaStack",
+        "metadata": {"name": name},
+        "spec": {"slug": slug, "credentials": {"secretName": CREDENTIALS}},
+    }))
+    .unwrap()
+}
+
+pub fn reason_is(reason: &'static str) -> impl Fn(&GrafanaCloudApiKey) -> bool {
+    move |k| {
+        k.status
+            .as_ref()
+            .and_then(|st| ready_of(&st.conditions))
+            .is_some_and(|(_, r)| r == reason)
+    }
+}
+
+pub fn ready(k: &GrafanaCloudApiKey) -> bool {
+    k.status
+        .as_ref()
+        .and_then(|st| ready_of(&st.conditions))
+        .is_some_and(|(st, _)| st == "True")
+}
+
+pub fn data(secret: &Secret, key: &str) -> Option<String> {
+    let value = secret.data.as_ref()?.get(key)?;
+    Some(String::from_utf8(value.0.clone()).unwrap())
+}
+
+/// The token of the only live org key named `name`.
+pub fn live_org_token(env: &Env, name: &str) -> Option<String> {
+    let keys: Vec<_> = env
+        .sim
+        .control()
+        .org_keys(ORG)
+        .into_iter()
+        .filter(|k| k.name == name)
+        .collect();
+    assert!(keys.len() <= 1, "more than one live key named {name}");
+    keys.first().map(|k| k.token.expose().to_string())
+}
+
+pub async fn events_with_reason(env: &Env, ns: &str, reason: &str) -> usize {
+    let api: Api<k8s_openapi::api::events::v1::Event> = env.api(ns);
+    api.list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .filter(|e| e.reason.as_deref() == Some(reason))
+        .count()
+}
