@@ -210,7 +210,12 @@ impl Control {
 
     /// Recorded `/api` requests, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.shared.recorder().requests()
+        self.shared.recorder().requests_after(0)
+    }
+
+    /// Recorded requests newer than sequence number `seq`, oldest first.
+    pub fn requests_since(&self, seq: u64) -> Vec<RecordedRequest> {
+        self.shared.recorder().requests_after(seq)
     }
 
     /// How many requests hit `method` + `template` (e.g. `"POST"`,

@@ -5,17 +5,18 @@
 //! | `GET /_sim/healthz` | `ok` |
 //! | `GET /_sim/state` | the whole state, issued tokens included |
 //! | `POST /_sim/reset` | forget stacks, keys, requests, counters and faults |
-//! | `GET /_sim/requests` | recorded requests |
+//! | `GET /_sim/requests[?since=SEQ]` | recorded requests (newer than `SEQ`) |
 //! | `GET /_sim/counters` | `{"METHOD template": count}` |
 //! | `GET /_sim/faults`, `POST /_sim/faults`, `DELETE /_sim/faults[/{id}]` | list, inject (returns `{"id"}`), clear faults |
 //! | `GET /_sim/timings`, `PUT /_sim/timings` | `{readinessDelayMs, deletedSlugReservationMs}` |
 
 use axum::{
     Json, Router,
-    extract::{Path, State},
+    extract::{Path, Query, State},
     http::StatusCode,
     routing::{delete, get, post},
 };
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::{config::Timings, control::Control, faults::Fault};
@@ -46,8 +47,14 @@ async fn reset(State(c): State<Control>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-async fn requests(State(c): State<Control>) -> Json<Value> {
-    Json(json!(c.requests()))
+#[derive(Debug, Deserialize)]
+struct Since {
+    #[serde(default)]
+    since: u64,
+}
+
+async fn requests(State(c): State<Control>, Query(q): Query<Since>) -> Json<Value> {
+    Json(json!(c.requests_since(q.since)))
 }
 
 async fn counters(State(c): State<Control>) -> Json<Value> {

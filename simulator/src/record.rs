@@ -64,8 +64,11 @@ impl Recorder {
         self.log.push_back(request);
     }
 
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.log.iter().cloned().collect()
+    /// Recorded requests with `seq` greater than `after` (0: all kept).
+    pub fn requests_after(&self, after: u64) -> Vec<RecordedRequest> {
+        // The log is ordered by seq; skip the older part without cloning it.
+        let start = self.log.partition_point(|r| r.seq <= after);
+        self.log.range(start..).cloned().collect()
     }
 
     pub fn count(&self, method: &str, template: &str) -> u64 {

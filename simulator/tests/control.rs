@@ -76,6 +76,15 @@ async fn requests_are_recorded_with_template_status_and_org() {
     let over_http = get_json(format!("{}/requests", sim.control_url())).await;
     assert_eq!(over_http.as_array().unwrap().len(), 4);
     assert_eq!(over_http[2]["status"], 401);
+    let since = get_json(format!("{}/requests?since=2", sim.control_url())).await;
+    let seqs: Vec<u64> = since
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, [3, 4]);
+    assert_eq!(sim.control().requests_since(3).len(), 1);
     let counters = get_json(format!("{}/counters", sim.control_url())).await;
     assert_eq!(
         counters,
