@@ -268,7 +268,16 @@ async fn stack_key_waits_rotates_and_templates_render() {
         .create(&PostParams::default(), &stack("main", "teamdstack"))
         .await
         .unwrap();
-    let obj = env.wait_for(&api, "grafana", "Ready", ready).await;
+    // The GrafanaStack watch wakes the key up; its own slow requeue (60 s) is not needed.
+    let obj = env
+        .wait_for_timeout(
+            &api,
+            "grafana",
+            "Ready soon after the stack",
+            Duration::from_secs(20),
+            ready,
+        )
+        .await;
     let status = obj.status.unwrap();
     assert_eq!(status.key_type.as_deref(), Some("stack"));
     assert_eq!(status.stack_slug.as_deref(), Some("teamdstack"));
