@@ -185,10 +185,7 @@ async fn stack_lifecycle() {
         api.get_opt("main").await.unwrap().is_none()
     })
     .await;
-    assert_eq!(
-        env.sim.control().stack("teamastack").unwrap().status,
-        "deleted"
-    );
+    assert!(env.stack_deleted_remotely("teamastack"));
     env.assert_no_token_leaked().await;
 }
 

@@ -270,6 +270,15 @@ impl Env {
         }
     }
 
+    /// Whether the simulator holds no live stack with this slug (deleted stacks read as
+    /// `status: deleted` until the simulator forgets them).
+    pub fn stack_deleted_remotely(&self, slug: &str) -> bool {
+        self.sim
+            .control()
+            .stack(slug)
+            .is_none_or(|s| s.status == "deleted")
+    }
+
     /// Asserts that no token the simulator knows appears in the operator's log, in any
     /// Event, or in the status of any custom resource.
     pub async fn assert_no_token_leaked(&self) {
