@@ -23,6 +23,10 @@ use crate::{
     grafana::Stack,
 };
 
+/// Why a stack with the resource's slug is left alone.
+const NOT_OURS: &str = "a stack with this slug exists and was not created by this resource; set \
+                        the annotation grafanacloud.operator.dev/adopt: \"true\" to manage it";
+
 /// What a successful pass decided.
 struct Outcome {
     readiness: Readiness,
@@ -108,11 +112,9 @@ async fn converge(
                 Ownership::Foreign => {
                     status.managed = false;
                     return Err(Error::SlugUnavailable {
-                    slug: slug.clone(),
-                    detail: "a stack with this slug exists and was not created by this resource; \
-                             set the annotation grafanacloud.operator.dev/adopt: \"true\" to manage it"
-                        .into(),
-                });
+                        slug: slug.clone(),
+                        detail: NOT_OURS.into(),
+                    });
                 }
             }
         }
