@@ -19,11 +19,12 @@ SCHED=${SCHED:-normal}
 cd "$(dirname "$0")/../.."
 cargo build --quiet --release -p grafana-cloud-simulator --bin grafana-cloud-simulator --example load
 
-run() {
-  if [ "$SCHED" = fifo ]; then chrt -f 10 "$@"; else "$@"; fi
-}
+# A command prefix rather than a shell function, so that `$!` is the server
+# itself (chrt execs it) and the trap below stops it.
+prefix=()
+if [ "$SCHED" = fifo ]; then prefix=(chrt -f 10); fi
 
-run target/release/grafana-cloud-simulator --listen "127.0.0.1:${PORT}" --org bench=bench-token >/dev/null 2>&1 &
+"${prefix[@]}" target/release/grafana-cloud-simulator --listen "127.0.0.1:${PORT}" --org bench=bench-token >/dev/null 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true' EXIT
 
@@ -35,7 +36,7 @@ done
 for round in $(seq "$ROUNDS"); do
   curl -fsS -X POST "http://127.0.0.1:${PORT}/_sim/reset"
   load=$(cut -d' ' -f1 /proc/loadavg)
-  result=$(run target/release/examples/load --base-url "http://127.0.0.1:${PORT}/api" \
+  result=$("${prefix[@]}" target/release/examples/load --base-url "http://127.0.0.1:${PORT}/api" \
     --org bench --token bench-token --rate "$RATE" --seconds "$ROUND_SECONDS")
   echo "round=${round} rate=${RATE} sched=${SCHED} loadavg=${load} ${result}"
 done

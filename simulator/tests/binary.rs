@@ -10,9 +10,19 @@ use std::{
 
 use serde_json::{Value, json};
 
+/// Kills the simulator if the test fails before stopping it.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[tokio::test]
 async fn binary_serves_the_api_for_configured_orgs() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_grafana-cloud-simulator"))
+    let child = Command::new(env!("CARGO_BIN_EXE_grafana-cloud-simulator"))
         .args([
             "--listen",
             "127.0.0.1:0",
@@ -26,7 +36,8 @@ async fn binary_serves_the_api_for_configured_orgs() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut running = Running(child);
+    let mut lines = BufReader::new(running.0.stdout.take().unwrap()).lines();
     let base_url = loop {
         let line = lines
             .next()
@@ -70,10 +81,10 @@ async fn binary_serves_the_api_for_configured_orgs() {
         .unwrap();
     assert_eq!(health.text().await.unwrap(), "ok");
 
-    let pid = child.id().to_string();
+    let pid = running.0.id().to_string();
     let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(status.success());
-    let exit = child.wait().unwrap();
+    let exit = running.0.wait().unwrap();
     assert!(exit.success(), "{exit:?}");
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     let all = rest.join("\n");
