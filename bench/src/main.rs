@@ -1,0 +1,206 @@
+//! `make bench`: convergence time, grafana.com API economy, kube-apiserver writes and memory
+//! of the release operator against a real control plane and the grafana.com simulator with
+//! injected latency. Writes `results.json` and `README.md` to the output directory.
+
+mod figures;
+mod measure;
+mod report;
+mod scenario;
+mod sim;
+mod targets;
+mod wait;
+mod workload;
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::Parser;
+
+use crate::{
+    report::Report,
+    scenario::{Scenario, Settings},
+};
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Benchmark of grafana-cloud-operator. Build the release operator and simulator first
+/// (`make bench` does).
+#[derive(Debug, Parser)]
+struct Args {
+    /// Runs of every scenario; the report quotes medians.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// A small smoke run: few resources, little noise, one run unless --runs is given.
+    #[arg(long)]
+    quick: bool,
+    /// Only the scenarios whose name contains this.
+    #[arg(long)]
+    only: Option<String>,
+    /// Where results.json and README.md go. Default: bench/results (full), target/bench-quick (quick).
+    #[arg(long)]
+    out_dir: Option<PathBuf>,
+    #[arg(long, default_value = "target/release/grafana-cloud-operator")]
+    operator_bin: PathBuf,
+    #[arg(long, default_value = "target/release/grafana-cloud-simulator")]
+    simulator_bin: PathBuf,
+    /// Organisations (one namespace and one token bucket each).
+    #[arg(long, default_value_t = 10)]
+    orgs: usize,
+    /// Mean grafana.com latency per call, ms.
+    #[arg(long, default_value_t = 50)]
+    latency_ms: u64,
+    /// Latency jitter, ± ms.
+    #[arg(long, default_value_t = 20)]
+    jitter_ms: u64,
+    /// The operator's --api-rate-limit (per org per second).
+    #[arg(long, default_value_t = 20)]
+    api_rate_limit: u32,
+    /// The operator's --api-burst.
+    #[arg(long, default_value_t = 20)]
+    api_burst: u32,
+    /// The operator's --concurrency (per kind).
+    #[arg(long, default_value_t = 16)]
+    concurrency: u16,
+    /// The operator's --resync-interval, seconds.
+    #[arg(long, default_value_t = 10)]
+    resync_interval: u64,
+    /// Resync intervals the steady-state phase lasts.
+    #[arg(long, default_value_t = 3)]
+    intervals: u32,
+}
+
+fn scenarios(quick: bool) -> Vec<Scenario> {
+    let sc = |name: &str, keys, stacks, secrets, configmaps, churn| Scenario {
+        name: name.into(),
+        keys,
+        stacks,
+        noise_secrets: secrets,
+        noise_configmaps: configmaps,
+        churn,
+    };
+    if quick {
+        return vec![
+            sc("keys20-stacks5", 20, 5, 0, 0, true),
+            sc("keys20-stacks5-noise", 20, 5, 500, 500, false),
+        ];
+    }
+    vec![
+        sc("keys100-stacks20", 100, 20, 0, 0, true),
+        sc("keys100-stacks20-secrets5k", 100, 20, 5_000, 0, false),
+        sc("keys1000-stacks100", 1_000, 100, 0, 0, true),
+        sc(
+            "keys1000-stacks100-noise",
+            1_000,
+            100,
+            10_000,
+            10_000,
+            false,
+        ),
+    ]
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    match bench(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("benchmark failed: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn bench(args: Args) -> Result<(), BoxError> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let runs = if args.quick && !std::env::args().any(|a| a.starts_with("--runs")) {
+        1
+    } else {
+        args.runs.max(1)
+    };
+    let settings = Settings {
+        orgs: args.orgs,
+        latency_ms: args.latency_ms,
+        jitter_ms: args.jitter_ms,
+        readiness_delay_ms: 1_000,
+        api_rate_limit: args.api_rate_limit,
+        api_burst: args.api_burst,
+        concurrency: args.concurrency,
+        resync_interval_s: if args.quick { 5 } else { args.resync_interval },
+        steady_intervals: if args.quick { 2 } else { args.intervals },
+        churn_fraction: 0.1,
+        converge_timeout_s: 600,
+        operator_bin: root.join(&args.operator_bin),
+        simulator_bin: root.join(&args.simulator_bin),
+        crds_dir: root.join("crds"),
+    };
+    for bin in [&settings.operator_bin, &settings.simulator_bin] {
+        if !bin.exists() {
+            return Err(format!("{} is missing: run `make bench`", bin.display()).into());
+        }
+    }
+    let mut scenarios = scenarios(args.quick);
+    if let Some(only) = &args.only {
+        scenarios.retain(|s| s.name.contains(only.as_str()));
+    }
+    let mut all_runs = Vec::new();
+    for run in 1..=runs {
+        for scenario in &scenarios {
+            all_runs.push(scenario::run(scenario, &settings, run).await?);
+        }
+    }
+    let memory = memory_pairs(&scenarios)
+        .into_iter()
+        .filter_map(|(with, without)| report::compare(&all_runs, with, without))
+        .collect();
+    let report = Report {
+        generated_at: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+        quick: args.quick,
+        runs,
+        machine: measure::machine(),
+        medians: report::medians(&scenarios, &all_runs),
+        settings,
+        scenarios,
+        lower_bound_formula: figures::LOWER_BOUND_FORMULA,
+        memory,
+        all_runs,
+    };
+    let out_dir = args.out_dir.unwrap_or_else(|| {
+        root.join(if args.quick {
+            "target/bench-quick"
+        } else {
+            "bench/results"
+        })
+    });
+    std::fs::create_dir_all(&out_dir)?;
+    std::fs::write(
+        out_dir.join("results.json"),
+        serde_json::to_string_pretty(&report)?,
+    )?;
+    let markdown = format!(
+        "{}{}",
+        report::markdown(&report),
+        targets::markdown(&report)
+    );
+    std::fs::write(out_dir.join("README.md"), &markdown)?;
+    println!("{markdown}");
+    println!("results: {}", out_dir.join("README.md").display());
+    Ok(())
+}
+
+/// Scenarios that differ only by noise: (with noise, without).
+fn memory_pairs(scenarios: &[Scenario]) -> Vec<(&Scenario, &Scenario)> {
+    scenarios
+        .iter()
+        .filter(|s| s.noise_secrets + s.noise_configmaps > 0)
+        .filter_map(|with| {
+            scenarios
+                .iter()
+                .find(|w| {
+                    w.noise_secrets + w.noise_configmaps == 0
+                        && w.keys == with.keys
+                        && w.stacks == with.stacks
+                })
+                .map(|without| (with, without))
+        })
+        .collect()
+}
