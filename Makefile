@@ -9,11 +9,8 @@ SHELL := /usr/bin/env bash
 demo:
 	hack/demo.sh
 
-# The simulator is tested on its own: built alone, its test client (reqwest without TLS) is not
-# unified with the operator's reqwest, which needs a rustls provider installed first.
 test: control-plane tools lint
-	GCO_TOOLS_BIN="$$(hack/install-tools.sh | tail -n1)" cargo test --workspace --exclude grafana-cloud-simulator --all-targets --no-fail-fast
-	cargo test -p grafana-cloud-simulator --all-targets --no-fail-fast
+	GCO_TOOLS_BIN="$$(hack/install-tools.sh | tail -n1)" cargo test --workspace --all-targets --no-fail-fast
 
 lint:
 	cargo fmt --all --check

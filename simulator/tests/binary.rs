@@ -2,6 +2,8 @@
 //! routes, and stops on SIGTERM.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::{
     io::{BufRead, BufReader},
     process::{Command, Stdio},
@@ -48,7 +50,7 @@ async fn binary_serves_the_api_for_configured_orgs() {
             break url.to_owned();
         }
     };
-    let client = reqwest::Client::builder()
+    let client = support::http_builder()
         .timeout(Duration::from_secs(5))
         .build()
         .unwrap();

@@ -11,7 +11,14 @@ use serde_json::{Value, json};
 use support::{ACME_TOKEN, Api, OTHER_TOKEN};
 
 async fn get_json(url: String) -> Value {
-    reqwest::get(url).await.unwrap().json().await.unwrap()
+    support::http()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -154,7 +161,7 @@ async fn reset_forgets_stacks_keys_requests_and_faults_but_keeps_orgs() {
     sim.control()
         .inject(grafana_cloud_simulator::Fault::error_before(500).for_org("other"));
 
-    let reset = reqwest::Client::new()
+    let reset = support::http()
         .post(format!("{}/reset", sim.control_url()))
         .send()
         .await
@@ -182,12 +189,7 @@ async fn timings_can_be_changed_while_running() {
     let sim = support::start().await;
     let url = format!("{}/timings", sim.control_url());
     let body = json!({ "readinessDelayMs": 0, "deletedSlugReservationMs": 0 });
-    let reply = reqwest::Client::new()
-        .put(&url)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let reply = support::http().put(&url).json(&body).send().await.unwrap();
     assert_eq!(reply.status(), StatusCode::OK);
     assert_eq!(
         sim.control().timings(),

@@ -48,7 +48,7 @@ async fn latency_after_the_action_lets_a_timed_out_create_succeed_anyway() {
     let delay = Fault::latency_after_action(Duration::from_millis(1500), Duration::ZERO);
     sim.control()
         .inject(delay.on("POST", "/api/instances").times(1));
-    let outcome = reqwest::Client::new()
+    let outcome = support::http()
         .post(format!("{}/instances", sim.base_url()))
         .bearer_auth(ACME_TOKEN)
         .json(&support::stack_body("timedout"))
@@ -214,7 +214,7 @@ async fn faults_can_target_one_org() {
 #[tokio::test]
 async fn faults_are_injected_listed_and_cleared_over_http() {
     let sim = support::start().await;
-    let http = reqwest::Client::new();
+    let http = support::http();
     let control = sim.control_url();
     let fault = json!({
         "kind": "rateLimit", "retryAfterSecs": 3,

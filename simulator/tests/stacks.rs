@@ -18,7 +18,9 @@ async fn wrong_or_missing_token_is_rejected_with_invalid_credentials() {
     assert_eq!(reply.code(), "InvalidCredentials");
     assert!(reply.body["requestId"].is_string());
 
-    let bare = reqwest::get(format!("{}/orgs/acme/instances", sim.base_url()))
+    let bare = support::http()
+        .get(format!("{}/orgs/acme/instances", sim.base_url()))
+        .send()
         .await
         .unwrap();
     assert_eq!(bare.status(), StatusCode::UNAUTHORIZED);

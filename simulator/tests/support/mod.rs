@@ -9,6 +9,19 @@ use grafana_cloud_simulator::{Simulator, SimulatorBuilder};
 use reqwest::{Method, StatusCode, header::HeaderMap};
 use serde_json::{Value, json};
 
+/// A reqwest client builder for the tests. Built inside the workspace, reqwest shares the
+/// operator's features (rustls without a bundled crypto provider), so ring is installed as
+/// the process's provider first; it is a no-op when reqwest is built without TLS.
+pub fn http_builder() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}
+
+/// A reqwest client for the tests; see [`http_builder`].
+pub fn http() -> reqwest::Client {
+    http_builder().build().unwrap()
+}
+
 pub const ACME_TOKEN: &str = "token-acme";
 pub const OTHER_TOKEN: &str = "token-other";
 
@@ -54,7 +67,7 @@ pub struct Api {
 impl Api {
     pub fn new(sim: &Simulator, token: &str) -> Self {
         Self {
-            client: reqwest::Client::new(),
+            client: http(),
             base: sim.base_url(),
             token: token.to_owned(),
         }
