@@ -9,6 +9,8 @@ mod bad_input;
 mod crash;
 #[path = "e2e_apikey/delete_blocked.rs"]
 mod delete_blocked;
+#[path = "e2e_apikey/key_conflict.rs"]
+mod key_conflict;
 mod e2e;
 #[path = "e2e_apikey/secret_name.rs"]
 mod secret_name;

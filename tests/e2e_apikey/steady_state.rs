@@ -1,5 +1,5 @@
-//! Converged org keys share one list call per organisation and resync interval: the
-//! request budget does not grow with the number of keys.
+//! Org keys share one list call per organisation and resync interval, both while they are
+//! created and once they converge: the request budget does not grow with the number of keys.
 
 use std::time::Duration;
 
@@ -35,6 +35,12 @@ async fn converged_org_keys_cost_one_list_call_per_interval() {
     for i in 0..COUNT {
         env.wait_for(&api, &format!("k{i}"), "Ready", ready).await;
     }
+    // Creating them shared the organisation's list too: no list per key.
+    let lists = env.sim.control().count("GET", KEYS);
+    assert!(
+        lists < COUNT as u64 / 2,
+        "{lists} list calls to create {COUNT} keys"
+    );
     // Let the reconciles that echo the last status and Secret writes settle.
     tokio::time::sleep(Duration::from_secs(5)).await;
 

@@ -227,6 +227,23 @@ pub fn org_plan(
     }
 }
 
+/// Whether a plan made from the organisation's snapshot list must be made again from a
+/// fresh list. Keeping a key and creating a missing one are safe on stale data (a create
+/// whose name is taken fails with 409 and is looked at again); replacing a key or reporting
+/// a conflict are not.
+pub fn needs_fresh_list(plan: OrgPlan) -> bool {
+    matches!(plan, OrgPlan::Recreate { .. } | OrgPlan::Conflict)
+}
+
+/// Whether `record`'s key was created so recently that a snapshot list up to `max_age` old
+/// may not show it yet.
+pub fn newer_than_snapshot(record: &KeyRecord, now: Timestamp, max_age: Duration) -> bool {
+    SignedDuration::try_from(max_age)
+        .ok()
+        .and_then(|age| now.checked_sub(age).ok())
+        .is_some_and(|oldest| record.created_at >= oldest)
+}
+
 /// Fills the key fields of status from the key whose token the Secret holds.
 pub fn record_status(
     status: &mut GrafanaCloudApiKeyStatus,

@@ -235,6 +235,26 @@ fn a_same_named_org_key_this_resource_never_claimed_is_a_conflict() {
 }
 
 #[test]
+fn only_plans_that_replace_or_refuse_need_a_fresh_list() {
+    assert!(!needs_fresh_list(OrgPlan::Keep));
+    assert!(!needs_fresh_list(OrgPlan::Create));
+    assert!(needs_fresh_list(OrgPlan::Conflict));
+    assert!(needs_fresh_list(OrgPlan::Recreate { delete_first: true }));
+    assert!(needs_fresh_list(OrgPlan::Recreate {
+        delete_first: false
+    }));
+}
+
+#[test]
+fn a_key_younger_than_the_snapshot_age_may_be_missing_from_it() {
+    let rec = record(None, None); // created at 1 000 s
+    let age = Duration::from_secs(300);
+    assert!(newer_than_snapshot(&rec, at(1_000), age));
+    assert!(newer_than_snapshot(&rec, at(1_300), age));
+    assert!(!newer_than_snapshot(&rec, at(1_301), age));
+}
+
+#[test]
 fn status_records_the_key_and_its_schedule() {
     let mut status = GrafanaCloudApiKeyStatus::default();
     let rec = record(Some(4_600), Some(9));

@@ -53,15 +53,13 @@ pub async fn create(
     Ok(grafana.create_org_api_key(token, org, name, role).await?)
 }
 
-/// The remote key in steady state: looked up in the organisation's key list, fetched at most
-/// once per resync interval for all keys of the organisation. Only when that list disagrees
-/// with the Secret is the key looked up afresh, so nothing is replaced on stale data.
-async fn remote_key(
+/// The remote key named `name` as the organisation's snapshot list shows it: one list
+/// call per organisation and resync interval, shared by all its keys.
+async fn cached_key(
     ctx: &Context,
     token: &Token,
     org: &str,
     name: &str,
-    record: &KeyRecord,
 ) -> Result<Option<OrgApiKey>, Error> {
     let keys = ctx
         .org_keys
@@ -69,12 +67,52 @@ async fn remote_key(
             ctx.grafana.list_org_api_keys(token, org)
         })
         .await?;
-    let cached = keys.iter().find(|k| k.name == name);
-    if let Some(key) = cached.filter(|k| k.id == record.id) {
-        return Ok(Some(key.clone()));
+    Ok(keys.iter().find(|k| k.name == name).cloned())
+}
+
+/// What the Secret and status know about the key, for [`desired::org_plan`].
+struct Local {
+    stored: Option<KeyRecord>,
+    has_token: bool,
+    claimed: bool,
+}
+
+impl Local {
+    fn plan(&self, remote: Option<&OrgApiKey>) -> OrgPlan {
+        desired::org_plan(remote, self.stored.as_ref(), self.has_token, self.claimed)
+    }
+}
+
+/// Plans from the snapshot list. A plan that would replace a key or report a conflict is
+/// made again from a fresh list, so stale data never replaces anything; a key created more
+/// recently than the snapshot can be is kept.
+async fn plan(
+    ctx: &Context,
+    token: &Token,
+    org: &str,
+    name: &str,
+    local: &Local,
+) -> Result<(OrgPlan, Option<OrgApiKey>), Error> {
+    let cached = cached_key(ctx, token, org, name).await?;
+    let plan = local.plan(cached.as_ref());
+    let recent = local.stored.as_ref().is_some_and(|r| {
+        desired::newer_than_snapshot(r, Timestamp::now(), ctx.config.resync_interval)
+    });
+    if cached.is_none()
+        && recent
+        && plan
+            == (OrgPlan::Recreate {
+                delete_first: false,
+            })
+    {
+        return Ok((OrgPlan::Keep, None));
+    }
+    if !desired::needs_fresh_list(plan) {
+        return Ok((plan, cached));
     }
     ctx.org_keys.invalidate(org);
-    find(&ctx.grafana, token, org, name).await
+    let fresh = find(&ctx.grafana, token, org, name).await?;
+    Ok((local.plan(fresh.as_ref()), fresh))
 }
 
 /// The identity recorded on the Secret for a key just created.
@@ -110,33 +148,16 @@ pub(super) async fn converge(
     let stored = prepared.owned.as_ref().and_then(secret::stored_record);
     let claimed = obj.status.as_ref().and_then(|s| s.key_name.as_deref()) == Some(name.as_str())
         || stored.as_ref().is_some_and(|r| r.name == name);
-    let remote = match (&stored_token, &stored) {
-        (Some(_), Some(record)) if claimed => {
-            remote_key(ctx, &creds.token, &org, &name, record).await?
-        }
-        _ => find(&ctx.grafana, &creds.token, &org, &name).await?,
-    };
-    let plan = desired::org_plan(
-        remote.as_ref(),
-        stored.as_ref(),
-        stored_token.is_some(),
+    let local = Local {
+        stored,
+        has_token: stored_token.is_some(),
         claimed,
-    );
+    };
+    let (plan, remote) = plan(ctx, &creds.token, &org, &name, &local).await?;
 
     let resync = jittered(ctx.config.resync_interval, 0.1);
-    let (record, token) = match (plan, stored_token, stored) {
-        (OrgPlan::Conflict, ..) => {
-            return Ok(Outcome {
-                readiness: Readiness::not_ready(
-                    Reason::KeyConflict,
-                    format!(
-                        "an API key named {name} already exists in org {org} and was not created \
-                         by this resource; delete it or set spec.name to another name"
-                    ),
-                ),
-                action: Action::requeue(SLOW_RETRY),
-            });
-        }
+    let (record, token) = match (plan, stored_token, local.stored.clone()) {
+        (OrgPlan::Conflict, ..) => return Ok(conflict(&name, &org)),
         (OrgPlan::Keep, Some(token), stored) => {
             let record = stored.unwrap_or_else(|| KeyRecord {
                 name: name.clone(),
@@ -149,10 +170,32 @@ pub(super) async fn converge(
         }
         (plan, ..) => {
             let delete_first = matches!(plan, OrgPlan::Recreate { delete_first: true });
+            let mut recreated = plan != OrgPlan::Create;
             mark_pending(ctx, obj, status, &name).await?;
             let role = desired::grafana_role(obj.spec.role);
-            let created = create(&ctx.grafana, &creds.token, &org, &name, role, delete_first).await;
-            ctx.org_keys.invalidate(&org);
+            let mut created =
+                create(&ctx.grafana, &creds.token, &org, &name, role, delete_first).await;
+            if created.as_ref().is_err_and(is_conflict) && plan == OrgPlan::Create {
+                // The snapshot was stale: a key of that name exists. Look again.
+                ctx.org_keys.invalidate(&org);
+                let fresh = find(&ctx.grafana, &creds.token, &org, &name).await?;
+                match local.plan(fresh.as_ref()) {
+                    OrgPlan::Recreate { delete_first: true } => {
+                        recreated = true;
+                        created = create(&ctx.grafana, &creds.token, &org, &name, role, true).await;
+                    }
+                    OrgPlan::Conflict => {
+                        // Not ours after all: withdraw the claim recorded before the create.
+                        status.key_name = obj.status.as_ref().and_then(|s| s.key_name.clone());
+                        return Ok(conflict(&name, &org));
+                    }
+                    _ => {}
+                }
+            }
+            // A failed create may still have committed, and a delete changed the list.
+            if delete_first || created.is_err() {
+                ctx.org_keys.invalidate(&org);
+            }
             let created = created?;
             let record = record(&created, Timestamp::now());
             // The Secret is the only copy of the token: write it before anything else.
@@ -165,7 +208,7 @@ pub(super) async fn converge(
             };
             prepared.write(ctx, obj, &material).await?;
             info!(key = %name, org = %org, id = %created.id, "created org API key");
-            let (reason, note) = if matches!(plan, OrgPlan::Create) {
+            let (reason, note) = if !recreated {
                 (
                     "Created",
                     format!("created org API key {name} in org {org}"),
@@ -206,6 +249,24 @@ pub(super) async fn converge(
     }
     desired::record_status(status, &record, None);
     Ok(ready(&name, &org, resync))
+}
+
+fn conflict(name: &str, org: &str) -> Outcome {
+    Outcome {
+        readiness: Readiness::not_ready(
+            Reason::KeyConflict,
+            format!(
+                "an API key named {name} already exists in org {org} and was not created by \
+                 this resource; delete it or set spec.name to another name"
+            ),
+        ),
+        action: Action::requeue(SLOW_RETRY),
+    }
+}
+
+/// grafana.com answered 409: the name is taken.
+fn is_conflict(err: &Error) -> bool {
+    matches!(err, Error::Grafana(e) if e.status() == Some(409))
 }
 
 fn ready(name: &str, org: &str, resync: std::time::Duration) -> Outcome {

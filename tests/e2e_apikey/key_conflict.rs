@@ -1,0 +1,80 @@
+//! An org key with a name someone else already uses is never touched, even when the
+//! operator's shared key list is too old to show it (SPEC §7.1).
+
+use std::time::Duration;
+
+use grafana_cloud_operator::crd::GrafanaCloudApiKey;
+use kube::{
+    Api,
+    api::{DeleteParams, PostParams},
+};
+use serde_json::json;
+
+use super::{
+    KEY, KEYS,
+    e2e::{Env, ORG, ORG_TOKEN},
+    events_with_reason, key, ready, reason_is,
+};
+
+#[tokio::test]
+async fn a_same_named_key_made_by_hand_is_a_conflict_and_stays() {
+    let env = Env::start().await;
+    let ns = env.namespace("team-k").await;
+    let api: Api<GrafanaCloudApiKey> = env.api(&ns);
+    // A first key fills the organisation's shared key list.
+    api.create(
+        &PostParams::default(),
+        &key("first", json!({"role": "Viewer"})),
+    )
+    .await
+    .unwrap();
+    env.wait_for(&api, "first", "Ready", ready).await;
+
+    // Someone creates a key by hand; the shared list does not know it yet.
+    let made = reqwest::Client::new()
+        .post(format!("{}/orgs/{ORG}/api-keys", env.sim.base_url()))
+        .bearer_auth(ORG_TOKEN)
+        .json(&json!({"name": "handmade", "role": "Admin"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(made.status().is_success());
+    api.create(
+        &PostParams::default(),
+        &key("second", json!({"role": "Viewer", "name": "handmade"})),
+    )
+    .await
+    .unwrap();
+    let obj = env
+        .wait_for(&api, "second", "KeyConflict", reason_is("KeyConflict"))
+        .await;
+    assert_eq!(
+        obj.status.unwrap().key_name,
+        None,
+        "the name is not claimed as this resource's key"
+    );
+    assert!(events_with_reason(&env, &ns, "KeyConflict").await >= 1);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    // Deleting the resource leaves the hand-made key alone.
+    api.delete("second", &DeleteParams::default())
+        .await
+        .unwrap();
+    env.eventually_async("resource gone", || async {
+        api.get_opt("second").await.unwrap().is_none()
+    })
+    .await;
+    let handmade: Vec<_> = env
+        .sim
+        .control()
+        .org_keys(ORG)
+        .into_iter()
+        .filter(|k| k.name == "handmade")
+        .collect();
+    assert_eq!(handmade.len(), 1);
+    assert_eq!(handmade[0].role, "Admin");
+    assert_eq!(env.sim.control().count("DELETE", KEY), 0);
+    // One create for "first", the hand-made one, and the refused attempt.
+    assert_eq!(env.sim.control().count("POST", KEYS), 3);
+    env.assert_no_token_leaked().await;
+}
