@@ -26,7 +26,9 @@ PATH="$(hack/install-tools.sh | tail -n1):${PATH}"
 export PATH
 
 step "Building the operator, the simulator and the control-plane runner"
-cargo build --quiet --bin grafana-cloud-operator --bin grafana-cloud-simulator --bin gco-control-plane
+cargo build --quiet --bin grafana-cloud-operator
+cargo build --quiet -p grafana-cloud-simulator --bin grafana-cloud-simulator
+cargo build --quiet -p testenv --bin gco-control-plane
 
 wait_for_line() { # file, text, seconds
   for _ in $(seq 1 "$(( $3 * 5 ))"); do
