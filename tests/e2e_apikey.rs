@@ -9,9 +9,9 @@ mod bad_input;
 mod crash;
 #[path = "e2e_apikey/delete_blocked.rs"]
 mod delete_blocked;
+mod e2e;
 #[path = "e2e_apikey/key_conflict.rs"]
 mod key_conflict;
-mod e2e;
 #[path = "e2e_apikey/secret_name.rs"]
 mod secret_name;
 #[path = "e2e_apikey/steady_state.rs"]
@@ -82,6 +82,11 @@ async fn org_key_lifecycle() {
     .unwrap();
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(env.sim.control().count("POST", KEYS), 1, "steady state");
+    let unchanged = secrets.get("metrics").await.unwrap();
+    assert_eq!(
+        unchanged.metadata.resource_version, secret.metadata.resource_version,
+        "no Secret rewrite in steady state"
+    );
 
     // The Secret is deleted: the key is replaced, exactly one stays live.
     secrets
