@@ -10,6 +10,8 @@ mod crash;
 #[path = "e2e_apikey/delete_blocked.rs"]
 mod delete_blocked;
 mod e2e;
+#[path = "e2e_apikey/expiry.rs"]
+mod expiry;
 #[path = "e2e_apikey/key_conflict.rs"]
 mod key_conflict;
 #[path = "e2e_apikey/secret_name.rs"]
