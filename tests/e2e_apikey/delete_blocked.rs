@@ -1,8 +1,9 @@
-//! A delete that cannot reach grafana.com says why in status and an Event, and switching to
-//! `Retain` lets it finish (SPEC §7.3).
+//! Deleting keys: a delete that cannot reach grafana.com says why in status and an Event,
+//! and switching to `Retain` lets it finish (SPEC §7.3); deleting a namespace deletes its
+//! org keys remotely.
 
 use grafana_cloud_operator::crd::GrafanaCloudApiKey;
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::{
     Api,
     api::{DeleteParams, Patch, PatchParams, PostParams},
@@ -16,7 +17,7 @@ use super::{
 
 #[tokio::test]
 async fn a_blocked_delete_says_why_and_retain_unblocks_it() {
-    let env = Env::start().await;
+    let mut env = Env::start().await;
     let ns = env.namespace("team-g").await;
     let api: Api<GrafanaCloudApiKey> = env.api(&ns);
     api.create(
@@ -27,11 +28,14 @@ async fn a_blocked_delete_says_why_and_retain_unblocks_it() {
     .unwrap();
     env.wait_for(&api, "stuck", "Ready", ready).await;
 
-    // Without credentials the key cannot be deleted remotely.
+    // Without credentials (not even the token a running operator remembers) the key cannot
+    // be deleted remotely.
     env.api::<Secret>(&ns)
         .delete(CREDENTIALS, &DeleteParams::default())
         .await
         .unwrap();
+    env.kill_operator();
+    env.start_operator();
     api.delete("stuck", &DeleteParams::default()).await.unwrap();
     let blocked = env
         .wait_for(&api, "stuck", "Deleting", reason_is("Deleting"))
@@ -57,5 +61,36 @@ async fn a_blocked_delete_says_why_and_retain_unblocks_it() {
         "Retain kept the key"
     );
     assert!(events_with_reason(&env, &ns, "Retained").await >= 1);
+    env.assert_no_token_leaked().await;
+}
+
+#[tokio::test]
+async fn deleting_a_namespace_deletes_its_org_keys_remotely() {
+    let env = Env::start().await;
+    let ns = env.namespace("doomed-keys").await;
+    let api: Api<GrafanaCloudApiKey> = env.api(&ns);
+    for name in ["one", "two"] {
+        api.create(
+            &PostParams::default(),
+            &key(name, json!({"role": "Viewer"})),
+        )
+        .await
+        .unwrap();
+        env.wait_for(&api, name, "Ready", ready).await;
+    }
+    assert_eq!(env.sim.control().org_keys(ORG).len(), 2);
+    let namespaces: Api<Namespace> = Api::all(env.client.clone());
+    namespaces
+        .delete(&ns, &DeleteParams::default())
+        .await
+        .unwrap();
+    env.eventually_async("namespace gone", || async {
+        namespaces.get_opt(&ns).await.unwrap().is_none()
+    })
+    .await;
+    assert!(
+        env.sim.control().org_keys(ORG).is_empty(),
+        "keys left behind"
+    );
     env.assert_no_token_leaked().await;
 }

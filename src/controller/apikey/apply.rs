@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use k8s_openapi::{
-    api::core::v1::Secret, apimachinery::pkg::apis::meta::v1::OwnerReference, jiff::Timestamp,
+    api::core::v1::{Namespace, Secret},
+    apimachinery::pkg::apis::meta::v1::OwnerReference,
+    jiff::Timestamp,
 };
 use kube::{
     Api, Resource, ResourceExt,
@@ -189,6 +191,26 @@ async fn retire_previous_secret(
     )
     .await;
     Ok(())
+}
+
+/// While the namespace is being deleted no new key is created: its Secret could no longer
+/// be written, and a stack key would leak. Best effort: without permission to read the
+/// namespace, keys are created as usual.
+pub(super) async fn namespace_terminating(ctx: &Context, namespace: &str) -> Option<Outcome> {
+    let api: Api<Namespace> = Api::all(ctx.kube.clone());
+    let terminating = api
+        .get_opt(namespace)
+        .await
+        .ok()
+        .flatten()
+        .is_some_and(|ns| ns.metadata.deletion_timestamp.is_some());
+    terminating.then(|| Outcome {
+        readiness: Readiness::not_ready(
+            Reason::Deleting,
+            format!("namespace {namespace} is being deleted; no new key is created"),
+        ),
+        action: Action::await_change(),
+    })
 }
 
 /// Reads the GrafanaStack `name`; `Err(message)` says what the key waits for.

@@ -110,7 +110,8 @@ async fn delete_remote(
     name: &str,
 ) -> Result<String, Error> {
     let namespace = obj.namespace().ok_or(Error::MissingNamespace)?;
-    let creds = credentials::resolve(ctx, &namespace, obj.spec.credentials.as_ref()).await?;
+    let creds =
+        credentials::resolve_for_cleanup(ctx, &namespace, obj.spec.credentials.as_ref()).await?;
     let org = creds.require_org_slug()?.to_string();
     let deleted = ctx
         .grafana

@@ -7,7 +7,7 @@ use kube::runtime::{controller::Action, events::EventType};
 use tracing::info;
 
 use super::{
-    apply::{Outcome, Prepared, SecretWrite},
+    apply::{self, Outcome, Prepared, SecretWrite},
     desired::{self, OrgPlan},
 };
 use crate::{
@@ -169,6 +169,9 @@ pub(super) async fn converge(
             (record, token)
         }
         (plan, ..) => {
+            if let Some(waiting) = apply::namespace_terminating(ctx, &prepared.namespace).await {
+                return Ok(waiting);
+            }
             let delete_first = matches!(plan, OrgPlan::Recreate { delete_first: true });
             let mut recreated = plan != OrgPlan::Create;
             mark_pending(ctx, obj, status, &name).await?;

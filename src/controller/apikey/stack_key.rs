@@ -13,7 +13,7 @@ use kube::runtime::{controller::Action, events::EventType};
 use tracing::info;
 
 use super::{
-    apply::{Outcome, Prepared, SecretWrite},
+    apply::{self, Outcome, Prepared, SecretWrite},
     desired::{self, StackKeyNeed},
 };
 use crate::{
@@ -96,6 +96,9 @@ pub(super) async fn converge(
             (record, write)
         }
         (need, ..) => {
+            if let Some(waiting) = apply::namespace_terminating(ctx, &prepared.namespace).await {
+                return Ok(waiting);
+            }
             let need = need.unwrap_or(StackKeyNeed::First);
             let (created, record) = create(
                 &ctx.grafana,
