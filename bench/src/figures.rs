@@ -128,6 +128,12 @@ pub struct Steady {
     pub max_calls_per_org_per_interval: f64,
     /// `GET /api/orgs/{org}/instances` and `GET /api/orgs/{org}/api-keys` / (orgs × intervals).
     pub list_calls_per_org_per_interval: f64,
+    /// `GET /api/orgs/{org}/instances` / (orgs × intervals): the stacks' snapshot list.
+    pub stack_lists_per_org_per_interval: f64,
+    /// `GET /api/orgs/{org}/api-keys` / (orgs × intervals): the org keys' snapshot list.
+    pub key_lists_per_org_per_interval: f64,
+    /// Calls that are neither lists nor readiness checks.
+    pub other_calls: u64,
     /// `GET /api/instances/{slug}/readiness` in the window (every stack is ready).
     pub readiness_checks: u64,
     /// Calls the poll-per-resource design makes: one GET per resource per interval.
@@ -136,19 +142,27 @@ pub struct Steady {
 }
 
 impl Steady {
-    pub fn of(requests: &[Request], resources: usize, orgs: usize, intervals: f64) -> Self {
+    /// `orgs_with` = (orgs holding stacks, orgs holding keys): the per-kind list rates are per
+    /// org that has resources of that kind.
+    pub fn of(
+        requests: &[Request],
+        resources: usize,
+        orgs: usize,
+        orgs_with: (usize, usize),
+        intervals: f64,
+    ) -> Self {
         let by_org = count(requests, |r| r.org.clone().unwrap_or_default());
         let per = orgs as f64 * intervals;
-        let lists = requests
-            .iter()
-            .filter(|r| {
-                r.method == "GET"
-                    && matches!(
-                        r.template.as_deref(),
-                        Some("/api/orgs/{org}/instances" | "/api/orgs/{org}/api-keys")
-                    )
-            })
-            .count();
+        let calls_to = |template: &str| {
+            requests
+                .iter()
+                .filter(|r| r.method == "GET" && r.template.as_deref() == Some(template))
+                .count()
+        };
+        let stack_lists = calls_to("/api/orgs/{org}/instances");
+        let key_lists = calls_to("/api/orgs/{org}/api-keys");
+        let readiness_checks = calls_to("/api/instances/{slug}/readiness");
+        let lists = stack_lists + key_lists;
         let poll = (resources as f64 * intervals).round() as u64;
         Self {
             intervals,
@@ -157,10 +171,12 @@ impl Steady {
             max_calls_per_org_per_interval: by_org.values().copied().max().unwrap_or(0) as f64
                 / intervals,
             list_calls_per_org_per_interval: lists as f64 / per,
-            readiness_checks: requests
-                .iter()
-                .filter(|r| r.template.as_deref() == Some("/api/instances/{slug}/readiness"))
-                .count() as u64,
+            stack_lists_per_org_per_interval: stack_lists as f64
+                / (orgs_with.0.max(1) as f64 * intervals),
+            key_lists_per_org_per_interval: key_lists as f64
+                / (orgs_with.1.max(1) as f64 * intervals),
+            other_calls: (requests.len() - lists - readiness_checks) as u64,
+            readiness_checks: readiness_checks as u64,
             poll_per_resource_calls: poll,
             poll_per_resource_calls_per_org_per_interval: poll as f64 / per,
         }
@@ -311,11 +327,13 @@ mod tests {
             req(3, "GET", "/api/orgs/{org}/instances", "b"),
             req(4, "GET", "/api/orgs/{org}/api-keys", "b"),
         ];
-        let steady = Steady::of(&requests, 100, 2, 2.0);
+        let steady = Steady::of(&requests, 100, 2, (2, 2), 2.0);
         assert!((steady.calls_per_org_per_interval - 1.0).abs() < 1e-9);
         assert!((steady.list_calls_per_org_per_interval - 1.0).abs() < 1e-9);
         assert_eq!(steady.poll_per_resource_calls, 200);
         assert!((steady.poll_per_resource_calls_per_org_per_interval - 50.0).abs() < 1e-9);
         assert_eq!(steady.readiness_checks, 0);
+        assert!((steady.stack_lists_per_org_per_interval - 0.5).abs() < 1e-9);
+        assert_eq!(steady.other_calls, 0);
     }
 }

@@ -101,7 +101,15 @@ fn scenarios(quick: bool) -> Vec<Scenario> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    match bench(args).await {
+    // reqwest shares the operator's rustls without a built-in provider: install ring's.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    // On Ctrl-C the benchmark future is dropped, which stops the control plane, the
+    // simulator and the operator it started.
+    let result = tokio::select! {
+        result = bench(args) => result,
+        _ = tokio::signal::ctrl_c() => Err("interrupted".into()),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("benchmark failed: {err}");

@@ -262,6 +262,10 @@ async fn phases(
         &requests,
         items.len(),
         settings.orgs,
+        (
+            scenario.stacks.min(settings.orgs),
+            scenario.keys.min(settings.orgs),
+        ),
         f64::from(settings.steady_intervals),
     ));
     eprintln!(

@@ -31,14 +31,15 @@ pub fn markdown(report: &Report) -> String {
             );
         }
         if p.phase == "steady" {
-            let lists = p.list_calls_per_org_per_interval.unwrap_or(0.0);
-            let calls = p.calls_per_org_per_interval.unwrap_or(0.0);
+            let stacks = p.stack_lists_per_org_per_interval.unwrap_or(0.0);
+            let keys = p.key_lists_per_org_per_interval.unwrap_or(0.0);
             let checks = p.readiness_checks.unwrap_or(0.0);
+            let other = p.other_calls.unwrap_or(0.0);
             let _ = writeln!(
                 out,
-                "| steady: ≤ 1 list call per org per interval, readiness checks only for not-ready stacks | {} | {lists:.2} list calls, {calls:.2} calls in all, {checks:.0} readiness checks (all stacks ready) | {} |",
+                "| steady: ≤ 1 list call per org and kind per interval; no other calls but readiness checks of not-ready stacks | {} | {stacks:.2} stack lists + {keys:.2} key lists per org per interval; {checks:.0} readiness checks (every stack is ready); {other:.0} other calls | {} |",
                 p.scenario,
-                verdict(lists <= 1.0 && calls <= 1.0 && checks == 0.0)
+                verdict(stacks <= 1.0 && keys <= 1.0 && checks == 0.0 && other == 0.0)
             );
         }
         if p.phase == "burst" || p.phase == "churn" {
