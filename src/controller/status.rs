@@ -10,7 +10,13 @@ use kube::{
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::json;
 
-use super::{Context, Error};
+use k8s_openapi::{apimachinery::pkg::apis::meta::v1::Condition, jiff::Timestamp};
+
+use super::{
+    Context, Error,
+    conditions::{self, Readiness},
+};
+use crate::crd::{GrafanaCloudApiKeyStatus, GrafanaStackStatus};
 
 /// Field manager of every write the operator makes.
 pub const FIELD_MANAGER: &str = "grafana-cloud-operator";
@@ -51,4 +57,68 @@ where
         source: source.into(),
     })?;
     Ok(())
+}
+
+/// A status with the Kubernetes condition list and observed generation.
+pub trait Conditioned {
+    fn conditions(&self) -> &[Condition];
+    fn set_conditions(&mut self, conditions: Vec<Condition>);
+    fn set_observed_generation(&mut self, generation: Option<i64>);
+}
+
+impl Conditioned for GrafanaStackStatus {
+    fn conditions(&self) -> &[Condition] {
+        &self.conditions
+    }
+    fn set_conditions(&mut self, conditions: Vec<Condition>) {
+        self.conditions = conditions;
+    }
+    fn set_observed_generation(&mut self, generation: Option<i64>) {
+        self.observed_generation = generation;
+    }
+}
+
+impl Conditioned for GrafanaCloudApiKeyStatus {
+    fn conditions(&self) -> &[Condition] {
+        &self.conditions
+    }
+    fn set_conditions(&mut self, conditions: Vec<Condition>) {
+        self.conditions = conditions;
+    }
+    fn set_observed_generation(&mut self, generation: Option<i64>) {
+        self.observed_generation = generation;
+    }
+}
+
+/// Ends a reconcile pass the same way for every kind: the Ready metric, a Warning event on a
+/// new failure, the Ready condition and observed generation, and one status write if
+/// anything changed.
+pub async fn conclude<K, S>(
+    ctx: &Context,
+    obj: &K,
+    kind: &'static str,
+    current: Option<&S>,
+    mut next: S,
+    readiness: &Readiness,
+) -> Result<(), Error>
+where
+    K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + Debug,
+    S: Conditioned + Serialize + PartialEq,
+{
+    ctx.metrics
+        .set_ready(kind, &obj.uid().unwrap_or_default(), readiness.ready);
+    let previous = current.map(Conditioned::conditions).unwrap_or_default();
+    ctx.event_on_new_failure(obj, previous, readiness).await;
+    let conditions = conditions::with_ready(
+        next.conditions(),
+        readiness,
+        obj.meta().generation,
+        Timestamp::now(),
+    );
+    next.set_conditions(conditions);
+    next.set_observed_generation(obj.meta().generation);
+    write_if_changed(ctx, obj, current, &next).await
 }

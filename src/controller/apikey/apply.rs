@@ -51,11 +51,6 @@ pub async fn apply(obj: &GrafanaCloudApiKey, ctx: &Context) -> Result<Action, Er
         Ok(outcome) => outcome.readiness.clone(),
         Err(err) => Readiness::not_ready(err.reason(), err.condition_message()),
     };
-    let uid = obj.uid().unwrap_or_default();
-    ctx.metrics.set_ready(KIND, &uid, readiness.ready);
-    let previous = obj.status.as_ref().map(|s| s.conditions.as_slice());
-    ctx.event_on_new_failure(obj, previous.unwrap_or_default(), &readiness)
-        .await;
     let expires_at = next
         .expires_at
         .as_deref()
@@ -65,14 +60,7 @@ pub async fn apply(obj: &GrafanaCloudApiKey, ctx: &Context) -> Result<Action, Er
         &obj.name_any(),
         expires_at.map(|at| at.as_second()),
     );
-    next.conditions = conditions::with_ready(
-        &next.conditions,
-        &readiness,
-        obj.metadata.generation,
-        Timestamp::now(),
-    );
-    next.observed_generation = obj.metadata.generation;
-    status::write_if_changed(ctx, obj, obj.status.as_ref(), &next).await?;
+    status::conclude(ctx, obj, KIND, obj.status.as_ref(), next, &readiness).await?;
     if result.is_ok() {
         ctx.record_success(obj);
     }

@@ -34,28 +34,21 @@ struct Outcome {
 }
 
 pub async fn apply(obj: &GrafanaStack, ctx: &Context) -> Result<Action, Error> {
-    let current = obj.status.clone().unwrap_or_default();
-    let mut next = current.clone();
+    let mut next = obj.status.clone().unwrap_or_default();
     let result = converge(obj, ctx, &mut next).await;
     let readiness = match &result {
         Ok(outcome) => outcome.readiness.clone(),
         Err(err) => Readiness::not_ready(err.reason(), err.condition_message()),
     };
-    ctx.metrics.set_ready(
+    status::conclude(
+        ctx,
+        obj,
         "GrafanaStack",
-        &obj.uid().unwrap_or_default(),
-        readiness.ready,
-    );
-    ctx.event_on_new_failure(obj, &current.conditions, &readiness)
-        .await;
-    next.conditions = conditions::with_ready(
-        &next.conditions,
+        obj.status.as_ref(),
+        next,
         &readiness,
-        obj.metadata.generation,
-        Timestamp::now(),
-    );
-    next.observed_generation = obj.metadata.generation;
-    status::write_if_changed(ctx, obj, obj.status.as_ref(), &next).await?;
+    )
+    .await?;
     if result.is_ok() {
         ctx.record_success(obj);
     }
