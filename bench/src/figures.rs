@@ -134,6 +134,11 @@ pub struct Steady {
     pub key_lists_per_org_per_interval: f64,
     /// Calls that are neither lists nor readiness checks.
     pub other_calls: u64,
+    /// Per resync interval of the window, in order: all calls, stack lists and key lists
+    /// (all orgs together), from the requests' arrival times.
+    pub calls_by_interval: Vec<u64>,
+    pub stack_lists_by_interval: Vec<u64>,
+    pub key_lists_by_interval: Vec<u64>,
     /// `GET /api/instances/{slug}/readiness` in the window (every stack is ready).
     pub readiness_checks: u64,
     /// Calls the poll-per-resource design makes: one GET per resource per interval.
@@ -149,8 +154,24 @@ impl Steady {
         resources: usize,
         orgs: usize,
         orgs_with: (usize, usize),
+        window: (chrono::DateTime<chrono::Utc>, f64),
         intervals: f64,
     ) -> Self {
+        let (start, interval_s) = window;
+        let slots = intervals.round().max(1.0) as usize;
+        let by_interval = |template: Option<&str>| {
+            let mut counts = vec![0u64; slots];
+            for r in requests {
+                if template.is_some_and(|t| r.method != "GET" || r.template.as_deref() != Some(t)) {
+                    continue;
+                }
+                let slot = (r.seconds_since(start) / interval_s).floor();
+                if slot >= 0.0 {
+                    counts[(slot as usize).min(slots - 1)] += 1;
+                }
+            }
+            counts
+        };
         let by_org = count(requests, |r| r.org.clone().unwrap_or_default());
         let per = orgs as f64 * intervals;
         let calls_to = |template: &str| {
@@ -176,6 +197,9 @@ impl Steady {
             key_lists_per_org_per_interval: key_lists as f64
                 / (orgs_with.1.max(1) as f64 * intervals),
             other_calls: (requests.len() - lists - readiness_checks) as u64,
+            calls_by_interval: by_interval(None),
+            stack_lists_by_interval: by_interval(Some("/api/orgs/{org}/instances")),
+            key_lists_by_interval: by_interval(Some("/api/orgs/{org}/api-keys")),
             readiness_checks: readiness_checks as u64,
             poll_per_resource_calls: poll,
             poll_per_resource_calls_per_org_per_interval: poll as f64 / per,
@@ -291,6 +315,7 @@ mod tests {
     fn req(seq: u64, method: &str, template: &str, org: &str) -> Request {
         Request {
             seq,
+            at: format!("2026-01-01T00:00:{:02}Z", seq * 5),
             method: method.into(),
             template: Some(template.into()),
             status: Some(200),
@@ -327,7 +352,10 @@ mod tests {
             req(3, "GET", "/api/orgs/{org}/instances", "b"),
             req(4, "GET", "/api/orgs/{org}/api-keys", "b"),
         ];
-        let steady = Steady::of(&requests, 100, 2, (2, 2), 2.0);
+        let start = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .expect("time")
+            .with_timezone(&chrono::Utc);
+        let steady = Steady::of(&requests, 100, 2, (2, 2), (start, 10.0), 2.0);
         assert!((steady.calls_per_org_per_interval - 1.0).abs() < 1e-9);
         assert!((steady.list_calls_per_org_per_interval - 1.0).abs() < 1e-9);
         assert_eq!(steady.poll_per_resource_calls, 200);
@@ -335,5 +363,8 @@ mod tests {
         assert_eq!(steady.readiness_checks, 0);
         assert!((steady.stack_lists_per_org_per_interval - 0.5).abs() < 1e-9);
         assert_eq!(steady.other_calls, 0);
+        // Arrivals at 5, 10, 15 and 20 s: one in the first 10 s interval, the rest after.
+        assert_eq!(steady.calls_by_interval, vec![1, 3]);
+        assert_eq!(steady.key_lists_by_interval, vec![0, 2]);
     }
 }

@@ -3,6 +3,7 @@
 //! injected latency. Writes `results.json` and `README.md` to the output directory.
 
 mod figures;
+mod markdown;
 mod measure;
 mod report;
 mod scenario;
@@ -186,7 +187,7 @@ async fn bench(args: Args) -> Result<(), BoxError> {
     )?;
     let markdown = format!(
         "{}{}",
-        report::markdown(&report),
+        markdown::render(&report),
         targets::markdown(&report)
     );
     std::fs::write(out_dir.join("README.md"), &markdown)?;

@@ -236,6 +236,7 @@ async fn phases(
     // 2. Steady state: K resync intervals with nothing to do.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let mark = env.mark().await?;
+    let window_start = chrono::Utc::now();
     let window =
         Duration::from_secs(settings.resync_interval_s * u64::from(settings.steady_intervals));
     tokio::time::sleep(window).await;
@@ -266,6 +267,7 @@ async fn phases(
             scenario.stacks.min(settings.orgs),
             scenario.keys.min(settings.orgs),
         ),
+        (window_start, settings.resync_interval_s as f64),
         f64::from(settings.steady_intervals),
     ));
     eprintln!(

@@ -12,6 +12,9 @@ use crate::BoxError;
 #[serde(rename_all = "camelCase")]
 pub struct Request {
     pub seq: u64,
+    /// RFC 3339 arrival time.
+    #[serde(default)]
+    pub at: String,
     pub method: String,
     pub template: Option<String>,
     pub status: Option<u16>,
@@ -33,6 +36,13 @@ impl Request {
             Some(t) if t.contains("api-keys") || t.contains("/api/auth/keys") => "keys",
             _ => "stacks",
         }
+    }
+
+    /// Seconds from `start` to the request's arrival (negative if earlier or unreadable).
+    pub fn seconds_since(&self, start: chrono::DateTime<chrono::Utc>) -> f64 {
+        chrono::DateTime::parse_from_rfc3339(&self.at)
+            .map(|at| (at.with_timezone(&chrono::Utc) - start).as_seconds_f64())
+            .unwrap_or(-1.0)
     }
 
     pub fn ok(&self) -> bool {
