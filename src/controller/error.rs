@@ -50,6 +50,11 @@ pub enum Error {
     SlugUnavailable { slug: String, detail: String },
     #[error("stack slug {slug} was deleted recently; retrying in {wait:?}")]
     SlugRecentlyDeleted { slug: String, wait: Duration },
+    #[error("grafana.com refused to delete stack {slug} (is delete protection on?): {source}")]
+    DeleteBlocked {
+        slug: String,
+        source: grafana::Error,
+    },
     #[error(transparent)]
     Grafana(#[from] grafana::Error),
     #[error("resource has no namespace")]
@@ -72,6 +77,7 @@ impl Error {
             Self::InvalidSpec { .. } => "invalid_spec",
             Self::SlugUnavailable { .. } => "slug_unavailable",
             Self::SlugRecentlyDeleted { .. } => "slug_recently_deleted",
+            Self::DeleteBlocked { .. } => "delete_blocked",
             Self::Grafana(err) => err.category(),
             Self::MissingNamespace => "invalid_spec",
             Self::Finalizer(err) => match err.as_ref() {
@@ -96,6 +102,7 @@ impl Error {
             }
             Self::SlugUnavailable { .. } => Reason::SlugUnavailable,
             Self::SlugRecentlyDeleted { .. } => Reason::SlugRecentlyDeleted,
+            Self::DeleteBlocked { .. } => Reason::DeleteBlocked,
             Self::Grafana(err) if err.is_unauthorized() => Reason::Unauthorized,
             Self::Grafana(err) if err.status() == Some(429) => Reason::RateLimited,
             Self::Grafana(err) if err.is_invalid_argument() => Reason::InvalidSpec,
@@ -136,6 +143,8 @@ impl Error {
             // Someone else may release the slug; look again slowly.
             Self::SlugUnavailable { .. } => Some(SLOW_RETRY),
             Self::SlugRecentlyDeleted { wait, .. } => Some(*wait + SLUG_WAIT_MARGIN),
+            // Someone has to lift the protection or switch to Retain; look again slowly.
+            Self::DeleteBlocked { .. } => Some(BLOCKED_RETRY),
             Self::ReadObject { .. } | Self::WriteObject { .. } | Self::WriteStatus { .. } => {
                 Some(backoff(failures))
             }
@@ -189,6 +198,8 @@ fn grafana_retry(err: &grafana::Error, failures: u32) -> Option<Duration> {
 
 /// Slow retry for errors a user usually has to fix elsewhere (a token, a slug owner).
 pub const SLOW_RETRY: Duration = Duration::from_secs(300);
+/// How often a delete that grafana.com refuses is tried again.
+pub const BLOCKED_RETRY: Duration = Duration::from_secs(60);
 /// Added to grafana.com's "wait for Ns" so that the retry lands after the reservation ends.
 pub const SLUG_WAIT_MARGIN: Duration = Duration::from_secs(2);
 const BACKOFF_BASE: Duration = Duration::from_secs(1);

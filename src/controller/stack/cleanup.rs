@@ -1,8 +1,6 @@
 //! Deleting a GrafanaStack: remove the remote stack when the policy says so and the operator
 //! manages it, and always say in status and events what the delete is waiting for.
 
-use std::time::Duration;
-
 use k8s_openapi::jiff::Timestamp;
 use kube::{
     ResourceExt,
@@ -18,9 +16,6 @@ use crate::{
     },
     crd::{DeletionPolicy, GrafanaStack},
 };
-
-/// How often a delete that grafana.com refuses is tried again.
-const BLOCKED_RETRY: Duration = Duration::from_secs(60);
 
 pub async fn cleanup(obj: &GrafanaStack, ctx: &Context) -> Result<Action, Error> {
     let slug = &obj.spec.slug;
@@ -44,14 +39,10 @@ pub async fn cleanup(obj: &GrafanaStack, ctx: &Context) -> Result<Action, Error>
             Ok(Action::await_change())
         }
         Err(err) => {
-            let blocked = matches!(&err, Error::Grafana(e) if e.status() == Some(409));
-            let (reason, hint) = if blocked {
-                (
-                    Reason::DeleteBlocked,
-                    "grafana.com refused the delete (is delete protection on?)",
-                )
-            } else {
-                (Reason::Deleting, "the stack could not be deleted yet")
+            // The finalizer stays until the delete succeeds: say what it waits for.
+            let (reason, hint) = match &err {
+                Error::DeleteBlocked { .. } => (Reason::DeleteBlocked, "the stack is not deleted"),
+                _ => (Reason::Deleting, "the stack could not be deleted yet"),
             };
             let message = format!(
                 "{hint}: {}; the operator keeps retrying. Set spec.deletionPolicy: Retain to remove \
@@ -74,11 +65,7 @@ pub async fn cleanup(obj: &GrafanaStack, ctx: &Context) -> Result<Action, Error>
                 Timestamp::now(),
             );
             status::write_if_changed(ctx, obj, obj.status.as_ref(), &next).await?;
-            if blocked {
-                Ok(Action::requeue(BLOCKED_RETRY))
-            } else {
-                Err(err)
-            }
+            Err(err)
         }
     }
 }
@@ -111,7 +98,16 @@ async fn delete_remote(obj: &GrafanaStack, ctx: &Context) -> Result<(), Error> {
         .await;
         return Ok(());
     }
-    ctx.grafana.delete_stack(&creds.token, slug).await?;
+    ctx.grafana
+        .delete_stack(&creds.token, slug)
+        .await
+        .map_err(|source| match source.status() {
+            Some(409) => Error::DeleteBlocked {
+                slug: slug.clone(),
+                source,
+            },
+            _ => Error::Grafana(source),
+        })?;
     ctx.org_stacks.invalidate(&remote.org_slug);
     ctx.event(
         obj,

@@ -1,0 +1,96 @@
+//! Deleting a GrafanaStack that grafana.com refuses to delete: the resource says why, keeps
+//! retrying slowly, and switching to Retain releases it (SPEC §3.6, §7.3).
+
+#![allow(clippy::unwrap_used)]
+
+mod e2e;
+
+use e2e::{CREDENTIALS, Env, ORG_TOKEN, ready_of};
+use grafana_cloud_operator::crd::GrafanaStack;
+use k8s_openapi::api::events::v1::Event;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use serde_json::json;
+
+#[tokio::test]
+async fn delete_protection_blocks_with_a_reason_until_retain() {
+    let env = Env::start().await;
+    let ns = env.namespace("protected").await;
+    let api: Api<GrafanaStack> = env.api(&ns);
+    let obj: GrafanaStack = serde_json::from_value(json!({
+        "apiVersion": "grafanacloud.operator.dev/v1alpha1",
+        "kind": "GrafanaStack",
+        "metadata": {"name": "guarded"},
+        "spec": {"slug": "guarded", "credentials": {"secretName": CREDENTIALS}},
+    }))
+    .unwrap();
+    api.create(&PostParams::default(), &obj).await.unwrap();
+    env.wait_for(&api, "guarded", "Ready", |s| {
+        s.status
+            .as_ref()
+            .and_then(|st| ready_of(&st.conditions))
+            .is_some_and(|(st, _)| st == "True")
+    })
+    .await;
+
+    // Someone turns on delete protection at grafana.com.
+    let protected = reqwest::Client::new()
+        .post(format!("{}/instances/guarded", env.sim.base_url()))
+        .bearer_auth(ORG_TOKEN)
+        .json(&json!({"deleteProtection": true}))
+        .send()
+        .await
+        .unwrap();
+    assert!(protected.status().is_success());
+
+    api.delete("guarded", &DeleteParams::default())
+        .await
+        .unwrap();
+    let blocked = env
+        .wait_for(&api, "guarded", "DeleteBlocked", |s| {
+            s.status
+                .as_ref()
+                .and_then(|st| ready_of(&st.conditions))
+                .is_some_and(|(_, r)| r == "DeleteBlocked")
+        })
+        .await;
+    let message = &blocked.status.unwrap().conditions[0].message;
+    assert!(
+        message.contains("deletionPolicy: Retain"),
+        "the condition says how to unblock: {message}"
+    );
+    let events: Api<Event> = env.api(&ns);
+    let warned = events
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .any(|e| {
+            e.reason.as_deref() == Some("DeleteBlocked") && e.type_.as_deref() == Some("Warning")
+        });
+    assert!(warned, "no DeleteBlocked warning event");
+
+    // Slow retries, not a burst.
+    let deletes = || env.sim.control().count("DELETE", "/api/instances/{slug}");
+    let first = deletes();
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert!(
+        deletes() <= first + 1,
+        "a refused delete was retried in a burst"
+    );
+
+    // Retain releases the resource and leaves the stack.
+    api.patch(
+        "guarded",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"deletionPolicy": "Retain"}})),
+    )
+    .await
+    .unwrap();
+    env.eventually_async("resource released", || async {
+        api.get_opt("guarded").await.unwrap().is_none()
+    })
+    .await;
+    assert_eq!(env.sim.control().stack("guarded").unwrap().status, "active");
+    env.assert_no_token_leaked().await;
+}
