@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{
     measure::{ProcStats, WriteCounts},
@@ -11,7 +11,7 @@ use crate::{
 };
 
 /// The settings the lower bound depends on.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Budget {
     /// `--api-rate-limit`: calls per second per org.
     pub rate_per_org: f64,
@@ -26,7 +26,7 @@ pub struct Budget {
 }
 
 /// The least time a phase could take given the calls it made.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LowerBound {
     /// `max over orgs of max(0, calls_org − burst) / rate`.
     pub budget_s: f64,
@@ -118,7 +118,7 @@ fn count(requests: &[Request], key: impl Fn(&Request) -> String) -> BTreeMap<Str
 }
 
 /// Steady-state figures, per org and resync interval.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Steady {
     pub intervals: f64,
     pub orgs: usize,
@@ -208,7 +208,7 @@ impl Steady {
 }
 
 /// Everything measured in one phase of one run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Phase {
     pub name: String,
     /// Resources the phase acts on (created, churned, or sitting still).

@@ -33,6 +33,9 @@ struct Args {
     /// A small smoke run: few resources, little noise, one run unless --runs is given.
     #[arg(long)]
     quick: bool,
+    /// Render README.md beside an existing results.json instead of running anything.
+    #[arg(long, value_name = "RESULTS_JSON")]
+    render: Option<PathBuf>,
     /// Only the scenarios whose name contains this.
     #[arg(long)]
     only: Option<String>,
@@ -120,6 +123,10 @@ async fn main() -> ExitCode {
 }
 
 async fn bench(args: Args) -> Result<(), BoxError> {
+    if let Some(path) = &args.render {
+        let report: Report = serde_json::from_str(&std::fs::read_to_string(path)?)?;
+        return write_markdown(&report, &path.with_file_name("README.md"));
+    }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let runs = if args.quick && !std::env::args().any(|a| a.starts_with("--runs")) {
         1
@@ -169,7 +176,7 @@ async fn bench(args: Args) -> Result<(), BoxError> {
         medians: report::medians(&scenarios, &all_runs),
         settings,
         scenarios,
-        lower_bound_formula: figures::LOWER_BOUND_FORMULA,
+        lower_bound_formula: figures::LOWER_BOUND_FORMULA.to_string(),
         memory,
         all_runs,
     };
@@ -185,14 +192,14 @@ async fn bench(args: Args) -> Result<(), BoxError> {
         out_dir.join("results.json"),
         serde_json::to_string_pretty(&report)?,
     )?;
-    let markdown = format!(
-        "{}{}",
-        markdown::render(&report),
-        targets::markdown(&report)
-    );
-    std::fs::write(out_dir.join("README.md"), &markdown)?;
+    write_markdown(&report, &out_dir.join("README.md"))
+}
+
+fn write_markdown(report: &Report, path: &std::path::Path) -> Result<(), BoxError> {
+    let markdown = format!("{}{}", markdown::render(report), targets::markdown(report));
+    std::fs::write(path, &markdown)?;
     println!("{markdown}");
-    println!("results: {}", out_dir.join("README.md").display());
+    println!("results: {}", path.display());
     Ok(())
 }
 

@@ -148,7 +148,7 @@ fn steady_table(out: &mut String, report: &Report) {
     );
     let _ = writeln!(
         out,
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "|---|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|"
     );
     for p in report.medians.iter().filter(|p| p.phase == "steady") {
         let ratio = match (p.steady_calls, p.poll_per_resource_calls) {

@@ -3,12 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::BoxError;
 
 /// Memory and CPU of one process at one moment.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 pub struct ProcStats {
     /// Peak resident set size so far (VmHWM), MiB.
     pub peak_rss_mib: f64,
@@ -116,7 +116,7 @@ pub fn diff(before: &WriteCounts, after: &WriteCounts) -> WriteCounts {
 }
 
 /// The machine the benchmark ran on.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Machine {
     pub nproc: usize,
     pub memory_mib: u64,

@@ -1,6 +1,6 @@
 //! Medians over runs and memory comparisons: the content of `results.json`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{
     measure::Machine,
@@ -8,7 +8,7 @@ use crate::{
 };
 
 /// Medians of one phase of one scenario over all runs.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PhaseMedians {
     pub scenario: String,
     pub phase: String,
@@ -40,7 +40,7 @@ pub struct PhaseMedians {
 }
 
 /// A memory comparison: peak RSS at the end of steady state with and without noise.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MemoryComparison {
     pub with_noise: String,
     pub without_noise: String,
@@ -50,7 +50,7 @@ pub struct MemoryComparison {
     pub ratio: f64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Report {
     pub generated_at: String,
     pub quick: bool,
@@ -58,7 +58,7 @@ pub struct Report {
     pub machine: Machine,
     pub settings: Settings,
     pub scenarios: Vec<Scenario>,
-    pub lower_bound_formula: &'static str,
+    pub lower_bound_formula: String,
     pub medians: Vec<PhaseMedians>,
     pub memory: Vec<MemoryComparison>,
     pub all_runs: Vec<Run>,

@@ -7,7 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use testenv::{ChildProcess, ControlPlane};
 
 use crate::{
@@ -20,7 +20,7 @@ use crate::{
 };
 
 /// What a scenario applies.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Scenario {
     pub name: String,
     pub keys: usize,
@@ -31,7 +31,7 @@ pub struct Scenario {
 }
 
 /// Settings shared by every scenario.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Settings {
     pub orgs: usize,
     pub latency_ms: u64,
@@ -65,7 +65,7 @@ impl Settings {
 }
 
 /// Everything measured in one run of one scenario.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Run {
     pub scenario: String,
     pub run: usize,
