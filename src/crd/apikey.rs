@@ -186,6 +186,7 @@ pub struct GrafanaCloudApiKeyStatus {
     pub key_type: Option<String>,
     /// Id of the key at grafana.com.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "int64"))]
     pub key_id: Option<u64>,
     /// Name of the key at grafana.com (with its unique suffix, for stack keys).
     #[serde(default, skip_serializing_if = "Option::is_none")]

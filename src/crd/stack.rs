@@ -117,6 +117,7 @@ pub struct GrafanaStackStatus {
     pub observed_generation: Option<i64>,
     /// Numeric id of the stack at grafana.com.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "int64"))]
     pub id: Option<u64>,
     /// Slug of the organisation that owns the stack.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -177,6 +178,7 @@ pub struct Endpoint {
     pub url: String,
     /// User or instance id to authenticate with (the basic-auth user name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "int64"))]
     pub user_id: Option<u64>,
 }
 
@@ -185,6 +187,7 @@ pub struct Endpoint {
 #[serde(rename_all = "camelCase")]
 pub struct DatasourceStatus {
     /// Data source id.
+    #[schemars(extend("format" = "int64"))]
     pub id: u64,
     /// Data source name.
     pub name: String,

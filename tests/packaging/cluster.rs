@@ -67,9 +67,6 @@ fn assert_applied_cleanly(what: &str, output: &Output) {
         .stderr
         .lines()
         .filter(|line| line.starts_with("Warning:"))
-        // The CRDs declare `format: uint64` for ids, which the API server ignores with this
-        // warning. Harmless; remove this exception once the CRD schemas drop that format.
-        .filter(|line| *line != "Warning: unrecognized format \"uint64\"")
         .collect();
     assert!(
         warnings.is_empty(),
