@@ -3,7 +3,10 @@
 //! and its token is in the Secret.
 
 use k8s_openapi::jiff::Timestamp;
-use kube::runtime::{controller::Action, events::EventType};
+use kube::{
+    Api, ResourceExt,
+    runtime::{controller::Action, events::EventType},
+};
 use tracing::info;
 
 use super::{
@@ -146,8 +149,8 @@ pub(super) async fn converge(
 
     let stored_token = prepared.owned.as_ref().and_then(secret::stored_token);
     let stored = prepared.owned.as_ref().and_then(secret::stored_record);
-    let claimed = obj.status.as_ref().and_then(|s| s.key_name.as_deref()) == Some(name.as_str())
-        || stored.as_ref().is_some_and(|r| r.name == name);
+    let claimed = stored.as_ref().is_some_and(|r| r.name == name)
+        || claimed_in_status(ctx, obj, &name).await?;
     let local = Local {
         stored,
         has_token: stored_token.is_some(),
@@ -277,6 +280,37 @@ fn ready(name: &str, org: &str, resync: std::time::Duration) -> Outcome {
         readiness: Readiness::ready(format!("org API key {name} in org {org} is in the Secret")),
         action: Action::requeue(resync),
     }
+}
+
+/// Whether status claims the key `name` as this resource's own. A claim is what lets the
+/// operator delete a same-named remote key, so it is read from the API server rather than
+/// trusted from the watch cache: the cache can still show a claim that this resource's
+/// previous reconcile recorded and then withdrew after a 409 on create.
+async fn claimed_in_status(
+    ctx: &Context,
+    obj: &GrafanaCloudApiKey,
+    name: &str,
+) -> Result<bool, Error> {
+    let cached = obj.status.as_ref().and_then(|s| s.key_name.as_deref());
+    if cached != Some(name) {
+        return Ok(false);
+    }
+    let namespace = obj.namespace().unwrap_or_default();
+    let api: Api<GrafanaCloudApiKey> = Api::namespaced(ctx.kube.clone(), &namespace);
+    let fresh = api
+        .get_opt(&obj.name_any())
+        .await
+        .map_err(|source| Error::ReadObject {
+            kind: "GrafanaCloudApiKey",
+            namespace: namespace.clone(),
+            name: obj.name_any(),
+            source: source.into(),
+        })?;
+    let claimed = fresh
+        .and_then(|key| key.status)
+        .and_then(|status| status.key_name)
+        .is_some_and(|claimed| claimed == name);
+    Ok(claimed)
 }
 
 /// Records the key name in status before the create call, so that after a crash between
