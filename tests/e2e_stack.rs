@@ -7,7 +7,7 @@ mod e2e;
 
 use std::time::Duration;
 
-use e2e::{CREDENTIALS, Env, ORG, ORG_TOKEN, ready_of};
+use e2e::{Env, ORG, ORG_TOKEN, ready_of};
 use grafana_cloud_operator::crd::{GrafanaStack, OWNER_LABEL};
 use grafana_cloud_simulator::Fault;
 use kube::{
@@ -17,18 +17,7 @@ use kube::{
 use serde_json::json;
 
 fn stack(name: &str, spec: serde_json::Value) -> GrafanaStack {
-    let mut spec = spec;
-    spec.as_object_mut()
-        .unwrap()
-        .entry("credentials")
-        .or_insert(json!({"secretName": CREDENTIALS}));
-    serde_json::from_value(json!({
-        "apiVersion": "grafanacloud.operator.dev/v1alpha1",
-        "kind": "GrafanaStack",
-        "metadata": {"name": name},
-        "spec": spec,
-    }))
-    .unwrap()
+    e2e::resource("GrafanaStack", name, spec)
 }
 
 fn is(reason: &'static str) -> impl Fn(&GrafanaStack) -> bool {

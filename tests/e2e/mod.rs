@@ -334,6 +334,23 @@ pub fn logged_addr(log: &str, field: &str) -> Option<std::net::SocketAddr> {
         .find_map(|v| v.get(field)?.as_str()?.parse().ok())
 }
 
+/// A custom resource of `kind` named `name`; `spec.credentials` defaults to the namespace's
+/// [`CREDENTIALS`] Secret.
+pub fn resource<K: DeserializeOwned>(kind: &str, name: &str, spec: serde_json::Value) -> K {
+    let mut spec = spec;
+    spec.as_object_mut()
+        .unwrap()
+        .entry("credentials")
+        .or_insert(serde_json::json!({"secretName": CREDENTIALS}));
+    serde_json::from_value(serde_json::json!({
+        "apiVersion": "grafanacloud.operator.dev/v1alpha1",
+        "kind": kind,
+        "metadata": {"name": name},
+        "spec": spec,
+    }))
+    .unwrap()
+}
+
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
 }

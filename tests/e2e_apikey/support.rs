@@ -12,18 +12,7 @@ pub const KEY: &str = "/api/orgs/{org}/api-keys/{name}";
 pub const STACK_KEYS: &str = "/api/instances/{slug}/api/auth/keys";
 
 pub fn key(name: &str, spec: serde_json::Value) -> GrafanaCloudApiKey {
-    let mut spec = spec;
-    spec.as_object_mut()
-        .unwrap()
-        .entry("credentials")
-        .or_insert(json!({"secretName": CREDENTIALS}));
-    serde_json::from_value(json!({
-        "apiVersion": "grafanacloud.operator.dev/v1alpha1",
-        "kind": "GrafanaCloudApiKey",
-        "metadata": {"name": name},
-        "spec": spec,
-    }))
-    .unwrap()
+    super::e2e::resource("GrafanaCloudApiKey", name, spec)
 }
 
 pub fn stack(name: &str, slug: &str) -> GrafanaStack {
