@@ -119,15 +119,32 @@ mod tests {
             .expect("spawn");
         record_component(&stale, orphan.id()).expect("record");
         record_owner(&live).expect("record");
+        // `spawn` returns once the child has begun exec, which is before the
+        // kernel publishes its new command line; a real component has been
+        // running for a while when a sweep finds it.
+        wait_until("orphan's command line names its directory", || {
+            let cmdline =
+                std::fs::read(format!("/proc/{}/cmdline", orphan.id())).unwrap_or_default();
+            String::from_utf8_lossy(&cmdline).contains(stale.to_str().expect("utf-8"))
+        });
 
         sweep_stale(temp.path());
 
         assert!(!stale.exists(), "stale control plane not removed");
         assert!(live.exists(), "live control plane removed");
         assert!(logs.exists(), "logs removed");
+        wait_until("orphan killed", || {
+            orphan.try_wait().expect("try_wait").is_some()
+        });
+    }
+
+    fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while orphan.try_wait().expect("try_wait").is_none() {
-            assert!(std::time::Instant::now() < deadline, "orphan still running");
+        while !done() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {what}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
