@@ -16,6 +16,7 @@ use kube::{
 };
 
 use super::{
+    claim,
     desired::{self, KeyKind},
     org, stack_key,
 };
@@ -42,11 +43,18 @@ pub(super) const KIND: &str = "GrafanaCloudApiKey";
 pub(super) struct Outcome {
     pub readiness: Readiness,
     pub action: Action,
+    /// The pass settled `status.keyName` from the Secret or the API server (see [`claim`]).
+    pub claim_settled: bool,
 }
 
 pub async fn apply(obj: &GrafanaCloudApiKey, ctx: &Context) -> Result<Action, Error> {
     let mut next = obj.status.clone().unwrap_or_default();
     let result = converge(obj, ctx, &mut next).await;
+    if KeyKind::of(obj) == KeyKind::Org && !result.as_ref().is_ok_and(|o| o.claim_settled) {
+        // The pass ended before it settled the claim: keep what the API server holds, not
+        // what the watch cache showed. Without it, no status is better than a wrong claim.
+        next.key_name = claim::on_server(ctx, obj).await?;
+    }
     let readiness = match &result {
         Ok(outcome) => outcome.readiness.clone(),
         Err(err) => Readiness::not_ready(err.reason(), err.condition_message()),
@@ -93,6 +101,7 @@ async fn converge(
                     ),
                 ),
                 action: Action::await_change(),
+                claim_settled: false,
             });
         }
         Existing::Absent => None,
@@ -106,6 +115,7 @@ async fn converge(
                 return Ok(Outcome {
                     readiness: Readiness::not_ready(Reason::StackNotReady, message),
                     action: Action::requeue(STACK_WAIT),
+                    claim_settled: false,
                 });
             }
         },
@@ -198,6 +208,7 @@ pub(super) async fn namespace_terminating(ctx: &Context, namespace: &str) -> Opt
             format!("namespace {namespace} is being deleted; no new key is created"),
         ),
         action: Action::await_change(),
+        claim_settled: false,
     })
 }
 

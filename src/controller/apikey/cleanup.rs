@@ -11,6 +11,7 @@ use kube::{
 
 use super::{
     apply::KIND,
+    claim,
     desired::{self, KeyKind},
 };
 use crate::{
@@ -49,8 +50,9 @@ async fn release(obj: &GrafanaCloudApiKey, ctx: &Context) -> Result<Action, Erro
     }
 
     let name = desired::base_name(obj);
-    // Only a key this resource created (or was about to create) is ever deleted.
-    if current.key_name.as_deref() != Some(name.as_str()) {
+    // Only a key this resource created (or was about to create) is ever deleted, as the
+    // API server's status says rather than the watch cache.
+    if claim::on_server(ctx, obj).await?.as_deref() != Some(name.as_str()) {
         return Ok(Action::await_change());
     }
     if obj.spec.deletion_policy == DeletionPolicy::Retain {

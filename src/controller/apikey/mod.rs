@@ -7,6 +7,7 @@
 //! - [`desired`]: the pure decisions both use.
 
 mod apply;
+mod claim;
 mod cleanup;
 pub mod desired;
 pub mod org;

@@ -3,14 +3,12 @@
 //! and its token is in the Secret.
 
 use k8s_openapi::jiff::Timestamp;
-use kube::{
-    Api, ResourceExt,
-    runtime::{controller::Action, events::EventType},
-};
+use kube::runtime::{controller::Action, events::EventType};
 use tracing::info;
 
 use super::{
     apply::{self, Outcome, Prepared, SecretWrite},
+    claim,
     desired::{self, OrgPlan},
 };
 use crate::{
@@ -20,7 +18,6 @@ use crate::{
         credentials::Credentials,
         error::{SLOW_RETRY, jittered},
         secret::{self, KeyRecord, Material, StackFacts},
-        status,
     },
     crd::{GrafanaCloudApiKey, GrafanaCloudApiKeyStatus},
     grafana::{ApiKeyRole, CreatedOrgApiKey, GrafanaClient, OrgApiKey, Token},
@@ -149,18 +146,36 @@ pub(super) async fn converge(
 
     let stored_token = prepared.owned.as_ref().and_then(secret::stored_token);
     let stored = prepared.owned.as_ref().and_then(secret::stored_record);
-    let claimed = stored.as_ref().is_some_and(|r| r.name == name)
-        || claimed_in_status(ctx, obj, &name).await?;
-    let local = Local {
+    // The Secret's record is written only after the key exists: a claim beyond doubt.
+    let claimed_by_secret = stored.as_ref().is_some_and(|r| r.name == name);
+    let cached_claim = obj.status.as_ref().and_then(|s| s.key_name.as_deref()) == Some(&name);
+    let mut local = Local {
         stored,
         has_token: stored_token.is_some(),
-        claimed,
+        claimed: claimed_by_secret || cached_claim,
     };
-    let (plan, remote) = plan(ctx, &creds.token, &org, &name, &local).await?;
+    let (mut plan, remote) = plan(ctx, &creds.token, &org, &name, &local).await?;
+    if !claimed_by_secret
+        && matches!(
+            plan,
+            OrgPlan::Conflict | OrgPlan::Recreate { delete_first: true }
+        )
+    {
+        // Deleting the remote key or leaving it alone rests on the status claim: take it
+        // from the API server, never from the watch cache.
+        local.claimed = claim::on_server(ctx, obj).await?.as_deref() == Some(&name);
+        plan = local.plan(remote.as_ref());
+    }
 
     let resync = jittered(ctx.config.resync_interval, 0.1);
     let (record, token) = match (plan, stored_token, local.stored.clone()) {
-        (OrgPlan::Conflict, ..) => return Ok(conflict(&name, &org)),
+        (OrgPlan::Conflict, ..) => {
+            // Not ours: a claim the watch cache still shows must not be written back.
+            if status.key_name.as_deref() == Some(&name) {
+                status.key_name = None;
+            }
+            return Ok(conflict(&name, &org));
+        }
         (OrgPlan::Keep, Some(token), stored) => {
             let record = stored.unwrap_or_else(|| KeyRecord {
                 name: name.clone(),
@@ -177,7 +192,7 @@ pub(super) async fn converge(
             }
             let delete_first = matches!(plan, OrgPlan::Recreate { delete_first: true });
             let mut recreated = plan != OrgPlan::Create;
-            mark_pending(ctx, obj, status, &name).await?;
+            let claim = claim::record(ctx, obj, status, &name).await?;
             let role = desired::grafana_role(obj.spec.role);
             let mut created =
                 create(&ctx.grafana, &creds.token, &org, &name, role, delete_first).await;
@@ -185,6 +200,7 @@ pub(super) async fn converge(
                 // The snapshot was stale: a key of that name exists. Look again.
                 ctx.org_keys.invalidate(&org);
                 let fresh = find(&ctx.grafana, &creds.token, &org, &name).await?;
+                local.claimed = claimed_by_secret || claim.held_before;
                 match local.plan(fresh.as_ref()) {
                     OrgPlan::Recreate { delete_first: true } => {
                         recreated = true;
@@ -192,7 +208,7 @@ pub(super) async fn converge(
                     }
                     OrgPlan::Conflict => {
                         // Not ours after all: withdraw the claim recorded before the create.
-                        status.key_name = obj.status.as_ref().and_then(|s| s.key_name.clone());
+                        claim.withdraw(ctx, obj, status).await?;
                         return Ok(conflict(&name, &org));
                     }
                     _ => {}
@@ -267,6 +283,7 @@ fn conflict(name: &str, org: &str) -> Outcome {
             ),
         ),
         action: Action::requeue(SLOW_RETRY),
+        claim_settled: true,
     }
 }
 
@@ -279,59 +296,6 @@ fn ready(name: &str, org: &str, resync: std::time::Duration) -> Outcome {
     Outcome {
         readiness: Readiness::ready(format!("org API key {name} in org {org} is in the Secret")),
         action: Action::requeue(resync),
+        claim_settled: true,
     }
-}
-
-/// Whether status claims the key `name` as this resource's own. A claim is what lets the
-/// operator delete a same-named remote key, so it is read from the API server rather than
-/// trusted from the watch cache: the cache can still show a claim that this resource's
-/// previous reconcile recorded and then withdrew after a 409 on create.
-async fn claimed_in_status(
-    ctx: &Context,
-    obj: &GrafanaCloudApiKey,
-    name: &str,
-) -> Result<bool, Error> {
-    let cached = obj.status.as_ref().and_then(|s| s.key_name.as_deref());
-    if cached != Some(name) {
-        return Ok(false);
-    }
-    let namespace = obj.namespace().unwrap_or_default();
-    let api: Api<GrafanaCloudApiKey> = Api::namespaced(ctx.kube.clone(), &namespace);
-    let fresh = api
-        .get_opt(&obj.name_any())
-        .await
-        .map_err(|source| Error::ReadObject {
-            kind: "GrafanaCloudApiKey",
-            namespace: namespace.clone(),
-            name: obj.name_any(),
-            source: source.into(),
-        })?;
-    let claimed = fresh
-        .and_then(|key| key.status)
-        .and_then(|status| status.key_name)
-        .is_some_and(|claimed| claimed == name);
-    Ok(claimed)
-}
-
-/// Records the key name in status before the create call, so that after a crash between
-/// the create and the Secret write the next reconcile knows the remote key is its own and
-/// replaces it, while a same-named key someone else made is never touched.
-async fn mark_pending(
-    ctx: &Context,
-    obj: &GrafanaCloudApiKey,
-    status: &mut GrafanaCloudApiKeyStatus,
-    name: &str,
-) -> Result<(), Error> {
-    let recorded = obj.status.as_ref().and_then(|s| s.key_name.as_deref());
-    if recorded == Some(name) {
-        return Ok(());
-    }
-    let mut marked = obj.status.clone().unwrap_or_default();
-    marked.key_name = Some(name.to_string());
-    marked.key_type = status.key_type.clone();
-    marked.secret_name = status.secret_name.clone();
-    marked.org_slug = status.org_slug.clone();
-    status::write_if_changed(ctx, obj, obj.status.as_ref(), &marked).await?;
-    status.key_name = Some(name.to_string());
-    Ok(())
 }

@@ -143,6 +143,7 @@ pub(super) async fn converge(
                 .unwrap_or_default()
         )),
         action: Action::requeue(requeue(now, renew_at, resync)),
+        claim_settled: true,
     })
 }
 

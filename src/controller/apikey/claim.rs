@@ -1,0 +1,94 @@
+//! The claim on an org key's name (`status.keyName`). A claim is what lets the operator
+//! delete a same-named remote key (to replace a key whose token was lost, or when the
+//! resource is deleted), so it is only ever read from, and written against, the API server.
+//! The watch cache can lag behind the operator's own writes: a claim it still shows may
+//! already have been withdrawn, and writing it back would hand the operator somebody
+//! else's key.
+
+use kube::{Api, ResourceExt};
+
+use crate::{
+    controller::{Context, Error, status},
+    crd::{GrafanaCloudApiKey, GrafanaCloudApiKeyStatus},
+};
+
+/// The resource as the API server has it now, or `None` once it is gone.
+async fn fresh(
+    ctx: &Context,
+    obj: &GrafanaCloudApiKey,
+) -> Result<Option<GrafanaCloudApiKey>, Error> {
+    let namespace = obj.namespace().unwrap_or_default();
+    let api: Api<GrafanaCloudApiKey> = Api::namespaced(ctx.kube.clone(), &namespace);
+    api.get_opt(&obj.name_any())
+        .await
+        .map_err(|source| Error::ReadObject {
+            kind: "GrafanaCloudApiKey",
+            namespace,
+            name: obj.name_any(),
+            source: source.into(),
+        })
+}
+
+/// The key name the API server's status claims for this resource.
+pub async fn on_server(ctx: &Context, obj: &GrafanaCloudApiKey) -> Result<Option<String>, Error> {
+    Ok(fresh(ctx, obj)
+        .await?
+        .and_then(|key| key.status)
+        .and_then(|status| status.key_name))
+}
+
+/// Records the claim on `name` before a create call, so that after a crash between the
+/// create and the Secret write the next pass knows the remote key is its own and replaces
+/// it, while a same-named key someone else made is never touched. Returns whether the API
+/// server already held the claim, that is, whether a remote key of that name can be this
+/// resource's own from an earlier pass.
+pub async fn record(
+    ctx: &Context,
+    obj: &GrafanaCloudApiKey,
+    status: &mut GrafanaCloudApiKeyStatus,
+    name: &str,
+) -> Result<Claim, Error> {
+    let current = fresh(ctx, obj).await?.and_then(|key| key.status);
+    status.key_name = Some(name.to_string());
+    if current.as_ref().and_then(|s| s.key_name.as_deref()) == Some(name) {
+        return Ok(Claim {
+            held_before: true,
+            written: current,
+        });
+    }
+    let mut marked = current.clone().unwrap_or_default();
+    marked.key_name = Some(name.to_string());
+    marked.key_type = status.key_type.clone();
+    marked.secret_name = status.secret_name.clone();
+    marked.org_slug = status.org_slug.clone();
+    status::write_if_changed(ctx, obj, current.as_ref(), &marked).await?;
+    Ok(Claim {
+        held_before: false,
+        written: Some(marked),
+    })
+}
+
+/// A claim recorded by [`record`].
+pub struct Claim {
+    /// The API server held the claim before this pass recorded it.
+    pub held_before: bool,
+    /// The status the API server holds now.
+    written: Option<GrafanaCloudApiKeyStatus>,
+}
+
+impl Claim {
+    /// Withdraws the claim after the name turned out to be somebody else's. The write goes
+    /// to the API server at once: the pass's final status write compares against the watch
+    /// cache, which may never have seen the claim and would skip the write.
+    pub async fn withdraw(
+        self,
+        ctx: &Context,
+        obj: &GrafanaCloudApiKey,
+        status: &mut GrafanaCloudApiKeyStatus,
+    ) -> Result<(), Error> {
+        status.key_name = None;
+        let mut withdrawn = self.written.clone().unwrap_or_default();
+        withdrawn.key_name = None;
+        status::write_if_changed(ctx, obj, self.written.as_ref(), &withdrawn).await
+    }
+}
