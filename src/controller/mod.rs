@@ -9,6 +9,7 @@ pub mod secret;
 pub mod snapshot;
 pub mod stack;
 mod status;
+pub mod trigger;
 pub mod watch;
 
 pub use context::{Config, Context};

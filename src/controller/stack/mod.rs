@@ -61,8 +61,8 @@ pub async fn run(ctx: Arc<Context>, scope: Option<String>, shutdown: super::Shut
 
     let api: Api<GrafanaStack> = super::scoped_api(&ctx.kube, scope.as_deref());
     let secrets: Api<PartialObjectMeta<Secret>> = super::scoped_api(&ctx.kube, scope.as_deref());
-    let controller = Controller::new(api, watcher::Config::default().any_semantic());
-    let store = controller.store();
+    let (store, changes) = super::trigger::spec_changes(api);
+    let controller = Controller::for_stream(changes, store.clone());
     let default = ctx.config.default_credentials.clone();
     controller
         .with_config(controller::Config::default().concurrency(ctx.config.concurrency))
