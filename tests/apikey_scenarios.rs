@@ -5,14 +5,14 @@
 //! kube-apiserver.
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/captured_logs.rs"]
+mod captured_logs;
 #[path = "apikey_scenarios/stack_keys.rs"]
 mod stack_keys;
 
-use std::{
-    io,
-    sync::{Arc, Mutex, OnceLock},
-    time::Duration,
-};
+use std::time::Duration;
+
+use captured_logs::logs;
 
 use grafana_cloud_operator::{
     controller::{
@@ -33,36 +33,6 @@ const ORG: &str = "acme";
 const ADMIN_TOKEN: &str = "glc_scenario-admin-token-5d1e";
 const NAME: &str = "team-a-metrics";
 const KEYS: &str = "/api/orgs/{org}/api-keys";
-
-/// Everything this test binary logs, to prove no token shows up in it.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-fn logs() -> &'static Captured {
-    static LOGS: OnceLock<Captured> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let captured = Captured::default();
-        let writer = captured.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).unwrap();
-        captured
-    })
-}
 
 struct Env {
     sim: Simulator,
@@ -162,7 +132,7 @@ fn secret_token(secret: &Secret) -> String {
 }
 
 fn assert_no_token_logged(env: &Env) {
-    let logged = String::from_utf8_lossy(&logs().0.lock().unwrap()).into_owned();
+    let logged = logs().text();
     for token in env.sim.control().issued_tokens() {
         assert!(!logged.contains(token.expose()), "a token was logged");
     }

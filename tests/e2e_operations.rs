@@ -7,7 +7,7 @@ mod e2e;
 
 use std::time::{Duration, Instant};
 
-use e2e::{CREDENTIALS, Env, Options, logged_addr, ready_of};
+use e2e::{Env, Options, logged_addr, ready_of};
 use grafana_cloud_operator::crd::GrafanaStack;
 use grafana_cloud_simulator::Fault;
 use k8s_openapi::jiff::Timestamp;
@@ -15,13 +15,7 @@ use kube::api::{Api, ListParams, PostParams};
 use serde_json::json;
 
 fn stack(name: &str, slug: &str) -> GrafanaStack {
-    serde_json::from_value(json!({
-        "apiVersion": "grafanacloud.operator.dev/v1alpha1",
-        "kind": "GrafanaStack",
-        "metadata": {"name": name},
-        "spec": {"slug": slug, "credentials": {"secretName": CREDENTIALS}},
-    }))
-    .unwrap()
+    e2e::resource("GrafanaStack", name, json!({"slug": slug}))
 }
 
 fn ready(s: &GrafanaStack) -> bool {
@@ -187,19 +181,11 @@ async fn steady_state_calls_scale_with_orgs_not_resources() {
         .unwrap();
     }
     all_ready(&env, &api, COUNT).await;
-    // Let the post-convergence reconciles (status writes echo back) settle.
+    // Let the post-convergence reconciles settle.
     tokio::time::sleep(interval * 2).await;
 
-    let before = env.sim.control().requests().len();
     let intervals = 3;
-    tokio::time::sleep(interval * intervals).await;
-    let window: Vec<_> = env
-        .sim
-        .control()
-        .requests()
-        .into_iter()
-        .skip(before)
-        .collect();
+    let window = env.requests_during(interval * intervals).await;
     let lists = window
         .iter()
         .filter(|r| r.template.as_deref() == Some("/api/orgs/{org}/instances"))

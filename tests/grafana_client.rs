@@ -3,6 +3,8 @@
 //! redaction) and against the grafana.com simulator (every endpoint).
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/captured_logs.rs"]
+mod captured_logs;
 #[path = "grafana_client/fault_server.rs"]
 mod fault_server;
 #[path = "grafana_client/faults.rs"]
@@ -12,11 +14,9 @@ mod redaction;
 #[path = "grafana_client/simulator.rs"]
 mod simulator;
 
-use std::{
-    io,
-    sync::{Arc, Mutex, OnceLock},
-    time::Duration,
-};
+use std::time::Duration;
+
+use captured_logs::logs;
 
 use grafana_cloud_operator::grafana::{ClientOptions, GrafanaClient, Token};
 use url::Url;
@@ -38,46 +38,6 @@ fn options() -> ClientOptions {
         max_retry_after: Duration::from_secs(5),
         ..ClientOptions::default()
     }
-}
-
-/// Everything logged by this test binary, at every level.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Installs, once, a global subscriber that captures every test's logs. It is
-/// global (not per test) so that tracing's per-callsite interest cache cannot
-/// drop events when tests run in parallel; [`client`] installs it before any
-/// client code runs.
-fn logs() -> &'static Captured {
-    static LOGS: OnceLock<Captured> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let captured = Captured::default();
-        let writer = captured.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).unwrap();
-        captured
-    })
 }
 
 fn client(base_url: &str, options: ClientOptions) -> GrafanaClient {

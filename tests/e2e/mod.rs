@@ -270,6 +270,31 @@ impl Env {
         }
     }
 
+    /// The grafana.com requests the simulator records while `duration` passes.
+    pub async fn requests_during(
+        &self,
+        duration: Duration,
+    ) -> Vec<grafana_cloud_simulator::RecordedRequest> {
+        let before = self.sim.control().requests().len();
+        tokio::time::sleep(duration).await;
+        self.sim
+            .control()
+            .requests()
+            .into_iter()
+            .skip(before)
+            .collect()
+    }
+
+    /// Deletes the namespace `ns` and waits until it is gone.
+    pub async fn delete_namespace(&self, ns: &str) {
+        let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(self.client.clone());
+        namespaces.delete(ns, &Default::default()).await.unwrap();
+        self.eventually_async("namespace gone", || async {
+            namespaces.get_opt(ns).await.unwrap().is_none()
+        })
+        .await;
+    }
+
     /// Whether the simulator holds no live stack with this slug (deleted stacks read as
     /// `status: deleted` until the simulator forgets them).
     pub fn stack_deleted_remotely(&self, slug: &str) -> bool {

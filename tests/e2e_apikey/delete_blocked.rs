@@ -3,7 +3,7 @@
 //! org keys remotely.
 
 use grafana_cloud_operator::crd::GrafanaCloudApiKey;
-use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::api::core::v1::Secret;
 use kube::{
     Api,
     api::{DeleteParams, Patch, PatchParams, PostParams},
@@ -79,15 +79,7 @@ async fn deleting_a_namespace_deletes_its_org_keys_remotely() {
         env.wait_for(&api, name, "Ready", ready).await;
     }
     assert_eq!(env.sim.control().org_keys(ORG).len(), 2);
-    let namespaces: Api<Namespace> = Api::all(env.client.clone());
-    namespaces
-        .delete(&ns, &DeleteParams::default())
-        .await
-        .unwrap();
-    env.eventually_async("namespace gone", || async {
-        namespaces.get_opt(&ns).await.unwrap().is_none()
-    })
-    .await;
+    env.delete_namespace(&ns).await;
     assert!(
         env.sim.control().org_keys(ORG).is_empty(),
         "keys left behind"

@@ -41,19 +41,13 @@ async fn converged_org_keys_cost_one_list_call_per_interval() {
         lists < COUNT as u64 / 2,
         "{lists} list calls to create {COUNT} keys"
     );
-    // Let the reconciles that echo the last status and Secret writes settle.
+    // Let the reconciles that echo the last Secret writes settle.
     tokio::time::sleep(Duration::from_secs(5)).await;
 
-    let before = env.sim.control().requests().len();
     let intervals = 3;
-    tokio::time::sleep(Duration::from_secs(4) * intervals).await;
-    let window: Vec<_> = env
-        .sim
-        .control()
-        .requests()
-        .into_iter()
-        .skip(before)
-        .collect();
+    let window = env
+        .requests_during(Duration::from_secs(4) * intervals)
+        .await;
     let lists = window
         .iter()
         .filter(|r| r.method == "GET" && r.template.as_deref() == Some(KEYS))

@@ -5,7 +5,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::{Api, api::ListParams};
 use serde_json::json;
 
-use super::e2e::{CREDENTIALS, Env, ORG, ready_of};
+use super::e2e::{Env, ORG, ready_of};
 
 pub const KEYS: &str = "/api/orgs/{org}/api-keys";
 pub const KEY: &str = "/api/orgs/{org}/api-keys/{name}";
@@ -16,13 +16,7 @@ pub fn key(name: &str, spec: serde_json::Value) -> GrafanaCloudApiKey {
 }
 
 pub fn stack(name: &str, slug: &str) -> GrafanaStack {
-    serde_json::from_value(json!({
-        "apiVersion": "grafanacloud.operator.dev/v1alpha1",
-        "kind": "GrafanaStack",
-        "metadata": {"name": name},
-        "spec": {"slug": slug, "credentials": {"secretName": CREDENTIALS}},
-    }))
-    .unwrap()
+    super::e2e::resource("GrafanaStack", name, json!({"slug": slug}))
 }
 
 pub fn reason_is(reason: &'static str) -> impl Fn(&GrafanaCloudApiKey) -> bool {
