@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use e2e::{CREDENTIALS, Env, Options, ready_of};
 use grafana_cloud_operator::crd::{GrafanaCloudApiKey, GrafanaStack};
-use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::{
     Api,
-    api::{ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, PostParams},
+    api::{ApiResource, DynamicObject, Patch, PatchParams, PostParams},
 };
 use serde_json::json;
 
@@ -267,15 +267,7 @@ async fn namespace_deletion_cleans_up_stacks() {
         api.create(&PostParams::default(), &obj).await.unwrap();
         env.wait_for(&api, name, "Ready", ready).await;
     }
-    let namespaces: Api<Namespace> = Api::all(env.client.clone());
-    namespaces
-        .delete(&ns, &DeleteParams::default())
-        .await
-        .unwrap();
-    env.eventually_async("namespace gone", || async {
-        namespaces.get_opt(&ns).await.unwrap().is_none()
-    })
-    .await;
+    env.delete_namespace(&ns).await;
     for slug in ["doomedone", "doomedtwo"] {
         assert!(env.stack_deleted_remotely(slug), "{slug} left behind");
     }
@@ -352,4 +344,72 @@ async fn default_credentials_only_for_selected_namespaces() {
             .all(|r| !r.path.contains("deniedstack")),
         "a namespace outside the selector reached grafana.com"
     );
+}
+
+/// With --namespace, the default credentials Secret lives outside the watched namespaces; the
+/// operator still watches it, so fixing it takes effect at once rather than at the next
+/// resync.
+#[tokio::test]
+async fn a_namespaced_operator_follows_default_credentials_outside_its_namespaces() {
+    let env = Env::start_with(Options {
+        resync_interval: "10m",
+        extra_args: [
+            "--namespace",
+            "team-n",
+            "--default-credentials-secret",
+            "gco-system/grafana-default",
+            "--default-credentials-namespace-selector",
+            "grafana-cloud=enabled",
+        ]
+        .map(String::from)
+        .to_vec(),
+        ..Options::default()
+    })
+    .await;
+    let system = env.namespace("gco-system").await;
+    env.credentials_secret(
+        &system,
+        "grafana-default",
+        "glc_not-a-valid-token",
+        e2e::ORG,
+    )
+    .await;
+    let team = env.namespace("team-n").await;
+    let namespaces: Api<Namespace> = Api::all(env.client.clone());
+    namespaces
+        .patch(
+            &team,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"grafana-cloud": "enabled"}}})),
+        )
+        .await
+        .unwrap();
+    let api = env.api::<GrafanaStack>(&team);
+    let obj: GrafanaStack =
+        serde_json::from_value(stack("nocreds", json!({"slug": "teamnstack"}))).unwrap();
+    api.create(&PostParams::default(), &obj).await.unwrap();
+    env.wait_for(&api, "nocreds", "Unauthorized", |s| {
+        s.status
+            .as_ref()
+            .and_then(|st| ready_of(&st.conditions))
+            .is_some_and(|(_, reason)| reason == "Unauthorized")
+    })
+    .await;
+
+    Api::<Secret>::namespaced(env.client.clone(), &system)
+        .patch(
+            "grafana-default",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"stringData": {"token": e2e::ORG_TOKEN}})),
+        )
+        .await
+        .unwrap();
+    env.wait_for(
+        &api,
+        "nocreds",
+        "Ready after the default Secret was fixed",
+        ready,
+    )
+    .await;
+    env.assert_no_token_leaked().await;
 }

@@ -6,9 +6,12 @@
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
-    Resource, ResourceExt,
+    Api, Client, Resource, ResourceExt,
     core::PartialObjectMeta,
-    runtime::reflector::{ObjectRef, Store},
+    runtime::{
+        reflector::{ObjectRef, Store},
+        watcher,
+    },
 };
 
 use crate::crd::{CredentialsRef, GrafanaCloudApiKey, GrafanaStack};
@@ -54,4 +57,23 @@ pub fn credential_users<K: UsesCredentials>(
         })
         .map(|obj| ObjectRef::from_obj(obj.as_ref()))
         .collect()
+}
+
+/// The watch of the default credentials Secret for a controller scoped to a namespace that
+/// does not hold it (with `--namespace`, the Secret usually lives in the operator's own
+/// namespace): that one Secret, by name.
+pub fn default_credentials_outside(
+    client: &Client,
+    scope: Option<&str>,
+    default: Option<&DefaultCredentials>,
+) -> Option<(Api<PartialObjectMeta<Secret>>, watcher::Config)> {
+    let (scope, default) = (scope?, default?);
+    (scope != default.namespace).then(|| {
+        (
+            Api::namespaced(client.clone(), &default.namespace),
+            watcher::Config::default()
+                .any_semantic()
+                .fields(&format!("metadata.name={}", default.name)),
+        )
+    })
 }

@@ -95,15 +95,24 @@ pub async fn run(ctx: Arc<Context>, scope: Option<String>, shutdown: super::Shut
     let controller = Controller::for_stream(changes, store.clone());
     let stack_store = store.clone();
     let default = ctx.config.default_credentials.clone();
+    let outside =
+        super::watch::default_credentials_outside(&ctx.kube, scope.as_deref(), default.as_ref());
+    let users = move |secret: PartialObjectMeta<Secret>| {
+        super::watch::credential_users(&store, default.as_ref(), &secret)
+    };
     let managed = format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}");
-    controller
+    let mut controller = controller
         .with_config(controller::Config::default().concurrency(ctx.config.concurrency))
         .owns(owned, watcher::Config::default().labels(&managed))
         .watches(
             credentials,
             watcher::Config::default().any_semantic(),
-            move |secret| super::watch::credential_users(&store, default.as_ref(), &secret),
-        )
+            users.clone(),
+        );
+    if let Some((api, config)) = outside {
+        controller = controller.watches(api, config, users);
+    }
+    controller
         .watches(
             stacks,
             watcher::Config::default().any_semantic(),

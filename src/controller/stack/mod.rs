@@ -64,13 +64,22 @@ pub async fn run(ctx: Arc<Context>, scope: Option<String>, shutdown: super::Shut
     let (store, changes) = super::trigger::spec_changes(api);
     let controller = Controller::for_stream(changes, store.clone());
     let default = ctx.config.default_credentials.clone();
-    controller
+    let outside =
+        super::watch::default_credentials_outside(&ctx.kube, scope.as_deref(), default.as_ref());
+    let users = move |secret: PartialObjectMeta<Secret>| {
+        super::watch::credential_users(&store, default.as_ref(), &secret)
+    };
+    let mut controller = controller
         .with_config(controller::Config::default().concurrency(ctx.config.concurrency))
         .watches(
             secrets,
             watcher::Config::default().any_semantic(),
-            move |secret| super::watch::credential_users(&store, default.as_ref(), &secret),
-        )
+            users.clone(),
+        );
+    if let Some((api, config)) = outside {
+        controller = controller.watches(api, config, users);
+    }
+    controller
         .graceful_shutdown_on(shutdown)
         .run(reconcile, super::error_policy, ctx)
         .for_each(|result| async move { super::log_result("GrafanaStack", result) })
