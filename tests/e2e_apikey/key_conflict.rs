@@ -78,3 +78,73 @@ async fn a_same_named_key_made_by_hand_is_a_conflict_and_stays() {
     assert_eq!(env.sim.control().count("POST", KEYS), 3);
     env.assert_no_token_leaked().await;
 }
+
+/// Many conflicts at once, each resource's own status writes racing the watch cache: not one
+/// hand-made key is deleted or replaced, and every resource stays in KeyConflict.
+#[tokio::test]
+async fn many_conflicts_at_once_never_touch_the_hand_made_keys() {
+    const COUNT: usize = 8;
+    let env = Env::start().await;
+    let ns = env.namespace("team-m").await;
+    let api: Api<GrafanaCloudApiKey> = env.api(&ns);
+    api.create(
+        &PostParams::default(),
+        &key("filler", json!({"role": "Viewer"})),
+    )
+    .await
+    .unwrap();
+    env.wait_for(&api, "filler", "Ready", ready).await;
+
+    let http = reqwest::Client::new();
+    for i in 0..COUNT {
+        let made = http
+            .post(format!("{}/orgs/{ORG}/api-keys", env.sim.base_url()))
+            .bearer_auth(ORG_TOKEN)
+            .json(&json!({"name": format!("manual-{i}"), "role": "Admin"}))
+            .send()
+            .await
+            .unwrap();
+        assert!(made.status().is_success());
+    }
+    for i in 0..COUNT {
+        api.create(
+            &PostParams::default(),
+            &key(
+                &format!("taker-{i}"),
+                json!({"role": "Viewer", "name": format!("manual-{i}")}),
+            ),
+        )
+        .await
+        .unwrap();
+    }
+    for i in 0..COUNT {
+        env.wait_for(
+            &api,
+            &format!("taker-{i}"),
+            "KeyConflict",
+            reason_is("KeyConflict"),
+        )
+        .await;
+    }
+    // Give every resource a few more passes to go wrong in.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for i in 0..COUNT {
+        let obj = api.get(&format!("taker-{i}")).await.unwrap();
+        assert!(
+            reason_is("KeyConflict")(&obj),
+            "taker-{i}: {:?}",
+            obj.status
+        );
+    }
+    assert_eq!(env.sim.control().count("DELETE", KEY), 0);
+    let manual: Vec<_> = env
+        .sim
+        .control()
+        .org_keys(ORG)
+        .into_iter()
+        .filter(|k| k.name.starts_with("manual-"))
+        .collect();
+    assert_eq!(manual.len(), COUNT);
+    assert!(manual.iter().all(|k| k.role == "Admin"));
+    env.assert_no_token_leaked().await;
+}
