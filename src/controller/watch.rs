@@ -4,15 +4,19 @@
 //! controller's own store of resources, so the operator's memory does not grow with the
 //! number of Secrets in the cluster.
 
+use std::fmt::Debug;
+
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
     Api, Client, Resource, ResourceExt,
     core::PartialObjectMeta,
     runtime::{
+        Controller,
         reflector::{ObjectRef, Store},
         watcher,
     },
 };
+use serde::de::DeserializeOwned;
 
 use crate::crd::{CredentialsRef, GrafanaCloudApiKey, GrafanaStack};
 
@@ -59,21 +63,42 @@ pub fn credential_users<K: UsesCredentials>(
         .collect()
 }
 
-/// The watch of the default credentials Secret for a controller scoped to a namespace that
-/// does not hold it (with `--namespace`, the Secret usually lives in the operator's own
-/// namespace): that one Secret, by name.
-pub fn default_credentials_outside(
+/// Adds the credentials watches to `controller`: the Secrets in its scope, and, for a
+/// controller scoped to a namespace that does not hold it (with `--namespace`, it usually
+/// lives in the operator's own namespace), the default credentials Secret by name.
+pub fn watch_credentials<K>(
+    controller: Controller<K>,
     client: &Client,
     scope: Option<&str>,
-    default: Option<&DefaultCredentials>,
-) -> Option<(Api<PartialObjectMeta<Secret>>, watcher::Config)> {
-    let (scope, default) = (scope?, default?);
-    (scope != default.namespace).then(|| {
-        (
-            Api::namespaced(client.clone(), &default.namespace),
-            watcher::Config::default()
-                .any_semantic()
-                .fields(&format!("metadata.name={}", default.name)),
-        )
-    })
+    default: Option<DefaultCredentials>,
+    store: Store<K>,
+) -> Controller<K>
+where
+    K: UsesCredentials + DeserializeOwned + Debug + Send + Sync,
+{
+    let outside = default
+        .as_ref()
+        .zip(scope)
+        .filter(|(default, scope)| default.namespace != *scope)
+        .map(|(default, _)| {
+            (
+                Api::namespaced(client.clone(), &default.namespace),
+                watcher::Config::default()
+                    .any_semantic()
+                    .fields(&format!("metadata.name={}", default.name)),
+            )
+        });
+    let users = move |secret: PartialObjectMeta<Secret>| {
+        credential_users(&store, default.as_ref(), &secret)
+    };
+    let in_scope: Api<PartialObjectMeta<Secret>> = super::scoped_api(client, scope);
+    let controller = controller.watches(
+        in_scope,
+        watcher::Config::default().any_semantic(),
+        users.clone(),
+    );
+    match outside {
+        Some((api, config)) => controller.watches(api, config, users),
+        None => controller,
+    }
 }

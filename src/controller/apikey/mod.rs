@@ -81,37 +81,24 @@ pub fn keys_of_stack(
 pub async fn run(ctx: Arc<Context>, scope: Option<String>, shutdown: super::Shutdown) {
     use futures::StreamExt;
     use k8s_openapi::api::core::v1::Secret;
-    use kube::{
-        core::PartialObjectMeta,
-        runtime::{Controller, controller, watcher},
-    };
+    use kube::runtime::{Controller, controller, watcher};
 
     let api: Api<GrafanaCloudApiKey> = super::scoped_api(&ctx.kube, scope.as_deref());
     let owned: Api<Secret> = super::scoped_api(&ctx.kube, scope.as_deref());
-    let credentials: Api<PartialObjectMeta<Secret>> =
-        super::scoped_api(&ctx.kube, scope.as_deref());
     let stacks: Api<GrafanaStack> = super::scoped_api(&ctx.kube, scope.as_deref());
     let (store, changes) = super::trigger::spec_changes(api);
-    let controller = Controller::for_stream(changes, store.clone());
     let stack_store = store.clone();
-    let default = ctx.config.default_credentials.clone();
-    let outside =
-        super::watch::default_credentials_outside(&ctx.kube, scope.as_deref(), default.as_ref());
-    let users = move |secret: PartialObjectMeta<Secret>| {
-        super::watch::credential_users(&store, default.as_ref(), &secret)
-    };
     let managed = format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}");
-    let mut controller = controller
+    let controller = Controller::for_stream(changes, store.clone())
         .with_config(controller::Config::default().concurrency(ctx.config.concurrency))
-        .owns(owned, watcher::Config::default().labels(&managed))
-        .watches(
-            credentials,
-            watcher::Config::default().any_semantic(),
-            users.clone(),
-        );
-    if let Some((api, config)) = outside {
-        controller = controller.watches(api, config, users);
-    }
+        .owns(owned, watcher::Config::default().labels(&managed));
+    let controller = super::watch::watch_credentials(
+        controller,
+        &ctx.kube,
+        scope.as_deref(),
+        ctx.config.default_credentials.clone(),
+        store,
+    );
     controller
         .watches(
             stacks,

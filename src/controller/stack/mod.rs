@@ -53,32 +53,19 @@ pub async fn reconcile(obj: Arc<GrafanaStack>, ctx: Arc<Context>) -> Result<Acti
 /// Runs the GrafanaStack controller over `scope` (one namespace, or all) until `shutdown`.
 pub async fn run(ctx: Arc<Context>, scope: Option<String>, shutdown: super::Shutdown) {
     use futures::StreamExt;
-    use k8s_openapi::api::core::v1::Secret;
-    use kube::{
-        core::PartialObjectMeta,
-        runtime::{Controller, controller, watcher},
-    };
+    use kube::runtime::{Controller, controller};
 
     let api: Api<GrafanaStack> = super::scoped_api(&ctx.kube, scope.as_deref());
-    let secrets: Api<PartialObjectMeta<Secret>> = super::scoped_api(&ctx.kube, scope.as_deref());
     let (store, changes) = super::trigger::spec_changes(api);
-    let controller = Controller::for_stream(changes, store.clone());
-    let default = ctx.config.default_credentials.clone();
-    let outside =
-        super::watch::default_credentials_outside(&ctx.kube, scope.as_deref(), default.as_ref());
-    let users = move |secret: PartialObjectMeta<Secret>| {
-        super::watch::credential_users(&store, default.as_ref(), &secret)
-    };
-    let mut controller = controller
-        .with_config(controller::Config::default().concurrency(ctx.config.concurrency))
-        .watches(
-            secrets,
-            watcher::Config::default().any_semantic(),
-            users.clone(),
-        );
-    if let Some((api, config)) = outside {
-        controller = controller.watches(api, config, users);
-    }
+    let controller = Controller::for_stream(changes, store.clone())
+        .with_config(controller::Config::default().concurrency(ctx.config.concurrency));
+    let controller = super::watch::watch_credentials(
+        controller,
+        &ctx.kube,
+        scope.as_deref(),
+        ctx.config.default_credentials.clone(),
+        store,
+    );
     controller
         .graceful_shutdown_on(shutdown)
         .run(reconcile, super::error_policy, ctx)
