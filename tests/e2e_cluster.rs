@@ -32,6 +32,51 @@ fn ready(s: &GrafanaStack) -> bool {
         .is_some_and(|(st, _)| st == "True")
 }
 
+fn reason_is(reason: &'static str) -> impl Fn(&GrafanaStack) -> bool {
+    move |s| {
+        s.status
+            .as_ref()
+            .and_then(|st| ready_of(&st.conditions))
+            .is_some_and(|(_, r)| r == reason)
+    }
+}
+
+/// An operator whose default credentials are `gco-system/grafana-default` (holding `token`),
+/// for namespaces labelled `grafana-cloud=enabled`; `options` adds to it.
+async fn with_default_credentials(options: Options, token: &str) -> (Env, String) {
+    let mut extra_args = options.extra_args.clone();
+    extra_args.extend(
+        [
+            "--default-credentials-secret",
+            "gco-system/grafana-default",
+            "--default-credentials-namespace-selector",
+            "grafana-cloud=enabled",
+        ]
+        .map(String::from),
+    );
+    let env = Env::start_with(Options {
+        extra_args,
+        ..options
+    })
+    .await;
+    let system = env.namespace("gco-system").await;
+    env.credentials_secret(&system, "grafana-default", token, e2e::ORG)
+        .await;
+    (env, system)
+}
+
+/// Lets `ns` use the default credentials.
+async fn select_for_default_credentials(env: &Env, ns: &str) {
+    Api::<Namespace>::all(env.client.clone())
+        .patch(
+            ns,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"grafana-cloud": "enabled"}}})),
+        )
+        .await
+        .unwrap();
+}
+
 /// Creates a raw object (not checked by the Rust types) and returns the API server's error
 /// message, if it refused.
 async fn rejection<K: kube::Resource<DynamicType = ()>>(
@@ -277,32 +322,10 @@ async fn namespace_deletion_cleans_up_stacks() {
 /// namespaces the selector matches; elsewhere they say so and call nothing.
 #[tokio::test]
 async fn default_credentials_only_for_selected_namespaces() {
-    let env = Env::start_with(Options {
-        extra_args: [
-            "--default-credentials-secret",
-            "gco-system/grafana-default",
-            "--default-credentials-namespace-selector",
-            "grafana-cloud=enabled",
-        ]
-        .map(String::from)
-        .to_vec(),
-        ..Options::default()
-    })
-    .await;
-    let system = env.namespace("gco-system").await;
-    env.credentials_secret(&system, "grafana-default", e2e::ORG_TOKEN, e2e::ORG)
-        .await;
+    let (env, _) = with_default_credentials(Options::default(), e2e::ORG_TOKEN).await;
     let allowed = env.namespace("allowed").await;
     let denied = env.namespace("denied").await;
-    let namespaces: Api<Namespace> = Api::all(env.client.clone());
-    namespaces
-        .patch(
-            &allowed,
-            &PatchParams::default(),
-            &Patch::Merge(json!({"metadata": {"labels": {"grafana-cloud": "enabled"}}})),
-        )
-        .await
-        .unwrap();
+    select_for_default_credentials(&env, &allowed).await;
 
     for ns in [&allowed, &denied] {
         let obj: GrafanaStack =
@@ -325,12 +348,7 @@ async fn default_credentials_only_for_selected_namespaces() {
             &env.api::<GrafanaStack>(&denied),
             "nocreds",
             "CredentialsNotFound",
-            |s| {
-                s.status
-                    .as_ref()
-                    .and_then(|st| ready_of(&st.conditions))
-                    .is_some_and(|(_, reason)| reason == "CredentialsNotFound")
-            },
+            reason_is("CredentialsNotFound"),
         )
         .await;
     let message = &refused.status.unwrap().conditions[0].message;
@@ -351,50 +369,20 @@ async fn default_credentials_only_for_selected_namespaces() {
 /// resync.
 #[tokio::test]
 async fn a_namespaced_operator_follows_default_credentials_outside_its_namespaces() {
-    let env = Env::start_with(Options {
+    let options = Options {
         resync_interval: "10m",
-        extra_args: [
-            "--namespace",
-            "team-n",
-            "--default-credentials-secret",
-            "gco-system/grafana-default",
-            "--default-credentials-namespace-selector",
-            "grafana-cloud=enabled",
-        ]
-        .map(String::from)
-        .to_vec(),
+        extra_args: vec!["--namespace".into(), "team-n".into()],
         ..Options::default()
-    })
-    .await;
-    let system = env.namespace("gco-system").await;
-    env.credentials_secret(
-        &system,
-        "grafana-default",
-        "glc_not-a-valid-token",
-        e2e::ORG,
-    )
-    .await;
+    };
+    let (env, system) = with_default_credentials(options, "glc_not-a-valid-token").await;
     let team = env.namespace("team-n").await;
-    let namespaces: Api<Namespace> = Api::all(env.client.clone());
-    namespaces
-        .patch(
-            &team,
-            &PatchParams::default(),
-            &Patch::Merge(json!({"metadata": {"labels": {"grafana-cloud": "enabled"}}})),
-        )
-        .await
-        .unwrap();
+    select_for_default_credentials(&env, &team).await;
     let api = env.api::<GrafanaStack>(&team);
     let obj: GrafanaStack =
         serde_json::from_value(stack("nocreds", json!({"slug": "teamnstack"}))).unwrap();
     api.create(&PostParams::default(), &obj).await.unwrap();
-    env.wait_for(&api, "nocreds", "Unauthorized", |s| {
-        s.status
-            .as_ref()
-            .and_then(|st| ready_of(&st.conditions))
-            .is_some_and(|(_, reason)| reason == "Unauthorized")
-    })
-    .await;
+    env.wait_for(&api, "nocreds", "Unauthorized", reason_is("Unauthorized"))
+        .await;
 
     Api::<Secret>::namespaced(env.client.clone(), &system)
         .patch(
