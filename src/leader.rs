@@ -60,6 +60,12 @@ impl Leadership {
         warn!(identity = %self.identity, "lost leadership");
     }
 
+    /// Whether the election itself has stopped (its task ended), as opposed to another
+    /// replica holding the lease.
+    pub fn stopped(&self) -> bool {
+        self.task.is_finished() || self.leader.has_changed().is_err()
+    }
+
     /// Releases the lease so that another replica takes over at once.
     pub async fn release(self) {
         drop(self.leader);

@@ -47,9 +47,15 @@ pub fn main(args: RunArgs) -> ExitCode {
     }
 }
 
-/// Why the operator could not start.
+/// Why the operator could not start, or stopped without being asked to.
 #[derive(Debug, thiserror::Error)]
-pub enum StartError {
+pub enum RunError {
+    #[error(
+        "the {0} controller stopped unexpectedly; exiting so that Kubernetes restarts the operator"
+    )]
+    ControllerStopped(&'static str),
+    #[error("leader election stopped unexpectedly; exiting so that another replica takes over")]
+    LeaderElectionStopped,
     #[error("failed to install the TLS crypto provider")]
     CryptoProvider,
     #[error("failed to connect to Kubernetes: {0}")]
@@ -70,13 +76,13 @@ pub enum StartError {
     },
 }
 
-async fn run(args: RunArgs, log_level: telemetry::LogLevelHandle) -> Result<(), StartError> {
+async fn run(args: RunArgs, log_level: telemetry::LogLevelHandle) -> Result<(), RunError> {
     rustls::crypto::ring::default_provider()
         .install_default()
-        .map_err(|_| StartError::CryptoProvider)?;
+        .map_err(|_| RunError::CryptoProvider)?;
     let kube = kube::Client::try_default()
         .await
-        .map_err(StartError::Kubernetes)?;
+        .map_err(RunError::Kubernetes)?;
     let metrics = Arc::new(Metrics::default());
     let grafana = GrafanaClient::new(
         args.grafana_api_url.clone(),
@@ -91,7 +97,7 @@ async fn run(args: RunArgs, log_level: telemetry::LogLevelHandle) -> Result<(), 
         },
     )?;
     let config = Config {
-        resync_interval: args.resync_interval,
+        resync_interval: controller::requeue::resync(args.resync_interval),
         concurrency: args.concurrency,
         default_credentials: default_credentials(&args)?,
     };
@@ -101,14 +107,14 @@ async fn run(args: RunArgs, log_level: telemetry::LogLevelHandle) -> Result<(), 
     let (health_addr, health) =
         http::health_server(args.health_addr, readiness.clone(), Some(log_level))
             .await
-            .map_err(|source| StartError::Bind {
+            .map_err(|source| RunError::Bind {
                 what: "the health server",
                 addr: args.health_addr,
                 source,
             })?;
     let (metrics_addr, metrics_srv) = http::metrics_server(args.metrics_addr, metrics)
         .await
-        .map_err(|source| StartError::Bind {
+        .map_err(|source| RunError::Bind {
             what: "the metrics server",
             addr: args.metrics_addr,
             source,
@@ -148,21 +154,42 @@ async fn run(args: RunArgs, log_level: telemetry::LogLevelHandle) -> Result<(), 
             Some(
                 Leadership::start(ctx.kube.clone(), config)
                     .await
-                    .map_err(StartError::LeaderElection)?,
+                    .map_err(RunError::LeaderElection)?,
             )
         }
     };
     // Standby replicas are ready too: they serve probes and metrics and take over on failover.
     readiness.set(true);
+    let outcome = lead(&ctx, &scopes, &shutdown, leadership.as_mut()).await;
+    readiness.set(false);
+    ctx.metrics.set_leader(false);
+    if let Some(leadership) = leadership {
+        leadership.release().await;
+    }
+    outcome
+}
+
+/// Runs the controllers whenever this replica leads, until shutdown. A controller that ends
+/// or panics, or an election that stops, ends the process with an error: half an operator
+/// that still holds the lease and answers its probes would serve nobody.
+async fn lead(
+    ctx: &Arc<Context>,
+    scopes: &[Option<String>],
+    shutdown: &Shutdown,
+    mut leadership: Option<&mut Leadership>,
+) -> Result<(), RunError> {
     loop {
         if let Some(leadership) = leadership.as_mut() {
             tokio::select! {
-                acquired = leadership.acquired() => if !acquired { break },
-                () = shutdown.clone() => break,
+                biased;
+                () = shutdown.clone() => return Ok(()),
+                acquired = leadership.acquired() => if !acquired {
+                    return Err(RunError::LeaderElectionStopped);
+                },
             }
         }
         ctx.metrics.set_leader(true);
-        let controllers = spawn_controllers(&ctx, &scopes, &shutdown);
+        let mut controllers = Controllers::spawn(ctx, scopes, shutdown);
         let lost = async {
             match leadership.as_mut() {
                 Some(leadership) => leadership.lost().await,
@@ -170,61 +197,103 @@ async fn run(args: RunArgs, log_level: telemetry::LogLevelHandle) -> Result<(), 
             }
         };
         tokio::select! {
+            biased;
             () = shutdown.clone() => {
                 info!("shutting down; draining in-flight reconciles");
-                let drained = tokio::time::timeout(DRAIN_TIMEOUT, futures::future::join_all(controllers)).await;
-                if drained.is_err() {
+                if !controllers.drain(DRAIN_TIMEOUT).await {
                     info!(timeout = ?DRAIN_TIMEOUT, "reconciles still running at the drain timeout; exiting");
                 }
-                ctx.metrics.set_leader(false);
-                break;
+                return Ok(());
             }
             () = lost => {
                 // Another replica may act from now on: stop at once, not after a drain.
-                for controller in &controllers {
-                    controller.abort();
-                }
+                controllers.abort();
                 ctx.metrics.set_leader(false);
+                if leadership.as_ref().is_some_and(|l| l.stopped()) {
+                    return Err(RunError::LeaderElectionStopped);
+                }
+            }
+            kind = controllers.first_to_end() => {
+                controllers.abort();
+                return Err(RunError::ControllerStopped(kind));
             }
         }
     }
-    readiness.set(false);
-    if let Some(leadership) = leadership {
-        leadership.release().await;
-    }
-    Ok(())
 }
 
-/// Starts every controller over every watched scope.
-fn spawn_controllers(
-    ctx: &Arc<Context>,
-    scopes: &[Option<String>],
-    shutdown: &Shutdown,
-) -> Vec<tokio::task::JoinHandle<()>> {
-    let mut controllers = Vec::new();
-    for scope in scopes {
-        controllers.push(tokio::spawn(controller::stack::run(
-            ctx.clone(),
-            scope.clone(),
-            shutdown.clone(),
-        )));
-        controllers.push(tokio::spawn(controller::apikey::run(
-            ctx.clone(),
-            scope.clone(),
-            shutdown.clone(),
-        )));
-    }
-    controllers
+/// The running controllers, each with the kind it serves.
+struct Controllers {
+    tasks: Vec<(&'static str, tokio::task::JoinHandle<()>)>,
 }
 
-fn default_credentials(args: &RunArgs) -> Result<Option<DefaultCredentials>, StartError> {
+impl Controllers {
+    /// Starts every controller over every watched scope.
+    fn spawn(ctx: &Arc<Context>, scopes: &[Option<String>], shutdown: &Shutdown) -> Self {
+        let mut tasks = Vec::new();
+        for scope in scopes {
+            tasks.push((
+                "GrafanaStack",
+                tokio::spawn(controller::stack::run(
+                    ctx.clone(),
+                    scope.clone(),
+                    shutdown.clone(),
+                )),
+            ));
+            tasks.push((
+                "GrafanaCloudApiKey",
+                tokio::spawn(controller::apikey::run(
+                    ctx.clone(),
+                    scope.clone(),
+                    shutdown.clone(),
+                )),
+            ));
+        }
+        Self { tasks }
+    }
+
+    /// Resolves with the kind of the first controller that ends, by returning or panicking.
+    async fn first_to_end(&mut self) -> &'static str {
+        first_to_end(&mut self.tasks).await
+    }
+
+    /// Waits up to `timeout` for every controller to finish; false when some did not.
+    async fn drain(self, timeout: Duration) -> bool {
+        let all = futures::future::join_all(self.tasks.into_iter().map(|(_, task)| task));
+        tokio::time::timeout(timeout, all).await.is_ok()
+    }
+
+    fn abort(&self) {
+        for (_, task) in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// The name of the first task in `tasks` to end, by returning or panicking; pending while
+/// none has, or forever when there are none.
+async fn first_to_end<T>(tasks: &mut [(&'static str, tokio::task::JoinHandle<T>)]) -> &'static str {
+    if tasks.is_empty() {
+        return std::future::pending().await;
+    }
+    let (ended, index, _) =
+        futures::future::select_all(tasks.iter_mut().map(|(_, task)| task)).await;
+    let name = tasks.get(index).map_or("unknown", |(name, _)| *name);
+    match ended {
+        Ok(_) => error!(controller = name, "controller ended"),
+        Err(err) if err.is_panic() => error!(controller = name, "controller panicked"),
+        Err(_) => error!(controller = name, "controller was cancelled"),
+    }
+    name
+}
+
+fn default_credentials(args: &RunArgs) -> Result<Option<DefaultCredentials>, RunError> {
     let Some(reference) = &args.default_credentials_secret else {
         return Ok(None);
     };
     let (namespace, name) = reference
         .split_once('/')
         .filter(|(ns, name)| !ns.is_empty() && !name.is_empty())
-        .ok_or_else(|| StartError::DefaultCredentialsSecret(reference.clone()))?;
+        .ok_or_else(|| RunError::DefaultCredentialsSecret(reference.clone()))?;
     let namespace_selector = args
         .default_credentials_namespace_selector
         .as_deref()
@@ -259,4 +328,42 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_controller_is_noticed_and_named() {
+        let mut tasks = vec![
+            ("Healthy", tokio::spawn(std::future::pending::<()>())),
+            (
+                "Broken",
+                tokio::spawn(async {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    if std::hint::black_box(true) {
+                        panic!("inside the controller");
+                    }
+                }),
+            ),
+        ];
+        let ended = tokio::time::timeout(Duration::from_secs(5), first_to_end(&mut tasks)).await;
+        assert_eq!(ended.ok(), Some("Broken"));
+    }
+
+    #[tokio::test]
+    async fn a_controller_that_returns_is_noticed_too() {
+        let mut tasks = vec![("Done", tokio::spawn(async {}))];
+        let ended = tokio::time::timeout(Duration::from_secs(5), first_to_end(&mut tasks)).await;
+        assert_eq!(ended.ok(), Some("Done"));
+    }
+
+    #[tokio::test]
+    async fn running_controllers_keep_the_supervisor_waiting() {
+        let mut tasks = vec![("Healthy", tokio::spawn(std::future::pending::<()>()))];
+        let ended =
+            tokio::time::timeout(Duration::from_millis(100), first_to_end(&mut tasks)).await;
+        assert!(ended.is_err(), "a running controller was reported as ended");
+    }
 }

@@ -124,8 +124,9 @@ async fn api_server_rejects_bad_specs_with_readable_messages() {
         http_url.as_deref().is_some_and(|m| m.contains("spec.url")),
         "{http_url:?}"
     );
+    // grafana.com allows 10 labels, and the operator adds its ownership label.
     let labels: serde_json::Map<String, serde_json::Value> =
-        (0..11).map(|i| (format!("k{i}"), json!("v"))).collect();
+        (0..10).map(|i| (format!("k{i}"), json!("v"))).collect();
     let too_many = rejection::<GrafanaStack>(
         &env,
         &ns,
@@ -140,6 +141,21 @@ async fn api_server_rejects_bad_specs_with_readable_messages() {
             .as_deref()
             .is_some_and(|m| m.contains("spec.labels")),
         "{too_many:?}"
+    );
+    let nine: serde_json::Map<String, serde_json::Value> =
+        (0..9).map(|i| (format!("k{i}"), json!("v"))).collect();
+    assert_eq!(
+        rejection::<GrafanaStack>(
+            &env,
+            &ns,
+            stack(
+                "nine",
+                json!({"slug": "ninelabels", "labels": nine, "credentials": creds}),
+            ),
+        )
+        .await,
+        None,
+        "nine labels, with the ownership label ten, must be accepted"
     );
     let bad_key = rejection::<GrafanaStack>(
         &env,

@@ -43,6 +43,12 @@ pub enum Reason {
     DeleteBlocked,
     /// Kubernetes itself failed (a Secret or status write).
     KubernetesError,
+    /// The API server refused the Secret that would hold the token (an admission policy, a
+    /// ResourceQuota, the size limit), so no key or token is created.
+    SecretRejected,
+    /// The operator failed on this resource in a way it did not expect (a bug); the other
+    /// resources are not affected, and this one is retried with backoff.
+    InternalError,
 }
 
 impl Reason {
@@ -63,6 +69,8 @@ impl Reason {
             Self::Deleting => "Deleting",
             Self::DeleteBlocked => "DeleteBlocked",
             Self::KubernetesError => "KubernetesError",
+            Self::SecretRejected => "SecretRejected",
+            Self::InternalError => "InternalError",
         }
     }
 }

@@ -169,9 +169,11 @@ async fn read(ctx: &Context, namespace: &str, name: &str, key: &str) -> Result<C
         name: name.into(),
         key: key.into(),
     })?;
+    let org_slug = text("orgSlug");
+    let token = Token::new(token).with_org(org_slug.clone().unwrap_or_default());
     let creds = Credentials {
-        token: Token::new(token),
-        org_slug: text("orgSlug"),
+        token,
+        org_slug,
         source: SecretRef {
             namespace: namespace.into(),
             name: name.into(),

@@ -4,7 +4,10 @@ use std::time::Duration;
 
 use crate::grafana;
 
-use super::conditions::Reason;
+use super::{
+    conditions::Reason,
+    requeue::{BLOCKED_RETRY, SLOW_RETRY, SLUG_WAIT_MARGIN, backoff, server_wait},
+};
 
 /// A reconcile failure. Variants are named after what the operator tried to do.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +62,15 @@ pub enum Error {
     Grafana(#[from] grafana::Error),
     #[error("resource has no namespace")]
     MissingNamespace,
+    #[error("the API server refused Secret {namespace}/{name}: {message}")]
+    SecretRejected {
+        namespace: String,
+        name: String,
+        /// The API server's own message (never the Secret's content).
+        message: String,
+    },
+    #[error("the operator failed unexpectedly on this resource (a bug); retrying with backoff")]
+    Panicked,
     #[error("failed to run the finalizer: {0}")]
     Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
 }
@@ -80,6 +92,8 @@ impl Error {
             Self::DeleteBlocked { .. } => "delete_blocked",
             Self::Grafana(err) => err.category(),
             Self::MissingNamespace => "invalid_spec",
+            Self::SecretRejected { .. } => "secret_rejected",
+            Self::Panicked => "internal",
             Self::Finalizer(err) => match err.as_ref() {
                 kube::runtime::finalizer::Error::ApplyFailed(inner)
                 | kube::runtime::finalizer::Error::CleanupFailed(inner) => inner.category(),
@@ -103,6 +117,8 @@ impl Error {
             Self::SlugUnavailable { .. } => Reason::SlugUnavailable,
             Self::SlugRecentlyDeleted { .. } => Reason::SlugRecentlyDeleted,
             Self::DeleteBlocked { .. } => Reason::DeleteBlocked,
+            Self::SecretRejected { .. } => Reason::SecretRejected,
+            Self::Panicked => Reason::InternalError,
             Self::Grafana(err) if err.is_unauthorized() => Reason::Unauthorized,
             Self::Grafana(err) if err.status() == Some(429) => Reason::RateLimited,
             Self::Grafana(err) if err.is_invalid_argument() => Reason::InvalidSpec,
@@ -142,12 +158,17 @@ impl Error {
             Self::NoDefaultCredentials { .. } => Some(SLOW_RETRY),
             // Someone else may release the slug; look again slowly.
             Self::SlugUnavailable { .. } => Some(SLOW_RETRY),
-            Self::SlugRecentlyDeleted { wait, .. } => Some(*wait + SLUG_WAIT_MARGIN),
+            Self::SlugRecentlyDeleted { wait, .. } => {
+                Some(server_wait(*wait).saturating_add(SLUG_WAIT_MARGIN))
+            }
             // Someone has to lift the protection or switch to Retain; look again slowly.
             Self::DeleteBlocked { .. } => Some(BLOCKED_RETRY),
             Self::ReadObject { .. } | Self::WriteObject { .. } | Self::WriteStatus { .. } => {
                 Some(backoff(failures))
             }
+            // A quota or policy may be lifted without any change the operator sees: look
+            // again, more and more slowly, so that at most one attempt is made per step.
+            Self::SecretRejected { .. } | Self::Panicked => Some(backoff(failures)),
             Self::Grafana(err) => grafana_retry(err, failures),
         }
     }
@@ -188,7 +209,7 @@ fn grafana_retry(err: &grafana::Error, failures: u32) -> Option<Duration> {
         return Some(SLOW_RETRY);
     }
     if let Some(after) = err.retry_after() {
-        return Some(after.max(Duration::from_secs(1)));
+        return Some(server_wait(after).max(Duration::from_secs(1)));
     }
     if err.is_invalid_argument() || err.is_slug_unavailable() {
         return None;
@@ -196,30 +217,8 @@ fn grafana_retry(err: &grafana::Error, failures: u32) -> Option<Duration> {
     Some(backoff(failures))
 }
 
-/// Slow retry for errors a user usually has to fix elsewhere (a token, a slug owner).
-pub const SLOW_RETRY: Duration = Duration::from_secs(300);
-/// How often a delete that grafana.com refuses is tried again.
-pub const BLOCKED_RETRY: Duration = Duration::from_secs(60);
-/// Added to grafana.com's "wait for Ns" so that the retry lands after the reservation ends.
-pub const SLUG_WAIT_MARGIN: Duration = Duration::from_secs(2);
-const BACKOFF_BASE: Duration = Duration::from_secs(1);
-const BACKOFF_MAX: Duration = Duration::from_secs(300);
-
-/// Exponential backoff with full jitter in the upper half: 1 s, 2 s, 4 s … capped at 5 min.
-pub fn backoff(failures: u32) -> Duration {
-    let exp = BACKOFF_BASE
-        .saturating_mul(1u32 << failures.min(16))
-        .min(BACKOFF_MAX);
-    jittered(exp, 0.5)
-}
-
-/// `base` scaled by a random factor in `[1 - spread, 1]`.
-pub fn jittered(base: Duration, spread: f64) -> Duration {
-    let factor = 1.0 - spread * rand::random::<f64>();
-    base.mul_f64(factor)
-}
-
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -243,8 +242,26 @@ mod tests {
             slug: "s".into(),
             wait: Duration::from_secs(30),
         };
-        assert_eq!(err.retry_after(0), Some(Duration::from_secs(32)));
+        let wait = err.retry_after(0).unwrap();
+        assert!(
+            wait >= Duration::from_secs(32) && wait <= Duration::from_secs(35),
+            "{wait:?}"
+        );
         assert_eq!(err.reason(), Reason::SlugRecentlyDeleted);
+    }
+
+    #[test]
+    fn an_endless_server_wait_is_capped_at_an_hour_and_a_bit() {
+        let err = Error::SlugRecentlyDeleted {
+            slug: "s".into(),
+            wait: Duration::MAX,
+        };
+        let wait = err.retry_after(0).unwrap();
+        let cap = crate::controller::requeue::MAX_SERVER_WAIT;
+        assert!(
+            wait >= cap && wait <= cap.mul_f64(1.1) + SLUG_WAIT_MARGIN,
+            "{wait:?}"
+        );
     }
 
     #[test]
@@ -261,22 +278,6 @@ mod tests {
             "a: b"
         );
         assert_eq!(strip_request_details("x (request id unterminated"), "x");
-    }
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        for failures in 0..40 {
-            let delay = backoff(failures);
-            let ceiling = BACKOFF_BASE
-                .saturating_mul(1u32 << failures.min(16))
-                .min(BACKOFF_MAX);
-            assert!(delay <= ceiling, "{failures}: {delay:?} > {ceiling:?}");
-            assert!(
-                delay >= ceiling / 2,
-                "{failures}: {delay:?} < half of {ceiling:?}"
-            );
-        }
-        assert!(backoff(30) <= BACKOFF_MAX);
     }
 
     #[test]

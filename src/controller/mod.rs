@@ -5,6 +5,7 @@ pub mod conditions;
 mod context;
 pub mod credentials;
 pub mod error;
+pub mod requeue;
 pub mod secret;
 pub mod snapshot;
 pub mod stack;
@@ -38,6 +39,33 @@ where
     }
 }
 
+/// The object as the API server has it now (never the watch cache), or `None` once it is
+/// gone: for decisions that a stale cache must not make.
+pub async fn read_fresh<K>(ctx: &Context, obj: &K) -> Result<Option<K>, Error>
+where
+    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + Debug,
+{
+    let namespace = obj.namespace().ok_or(Error::MissingNamespace)?;
+    let api: Api<K> = Api::namespaced(ctx.kube.clone(), &namespace);
+    api.get_opt(&obj.name_any())
+        .await
+        .map_err(|source| Error::ReadObject {
+            kind: short_type_name::<K>(),
+            namespace,
+            name: obj.name_any(),
+            source: source.into(),
+        })
+}
+
+/// `GrafanaStack` for `crate::crd::stack::GrafanaStack`: the kind's name for messages.
+fn short_type_name<K>() -> &'static str {
+    let full = std::any::type_name::<K>();
+    full.rsplit("::").next().unwrap_or(full)
+}
+
 /// Decides when a failed reconcile runs again (STYLE: "fix it" errors wait for a change,
 /// transient ones back off, honouring Retry-After).
 pub fn error_policy<K: Resource<DynamicType = ()>>(
@@ -57,7 +85,19 @@ pub fn error_policy<K: Resource<DynamicType = ()>>(
         error = %err,
         "reconcile failed"
     );
-    retry.map_or_else(Action::await_change, Action::requeue)
+    retry.map_or_else(Action::await_change, requeue::after)
+}
+
+/// Runs one reconcile pass so that a panic in it costs only this resource a pass, reported as
+/// [`Error::Panicked`], and never the controller that serves every other resource.
+pub async fn unwinding_to_error(
+    pass: impl Future<Output = Result<Action, Error>>,
+) -> Result<Action, Error> {
+    use futures::FutureExt;
+    std::panic::AssertUnwindSafe(pass)
+        .catch_unwind()
+        .await
+        .unwrap_or(Err(Error::Panicked))
 }
 
 /// Logs what a controller reports for each reconcile.
@@ -70,5 +110,24 @@ pub fn log_result<K: Resource, E: std::fmt::Display>(
     match result {
         Ok((obj, action)) => debug!(kind, object = %obj, ?action, "reconciled"),
         Err(err) => debug!(kind, error = %err, "reconcile did not complete"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_pass_becomes_an_error_of_that_resource() {
+        let result = unwinding_to_error(async {
+            if std::hint::black_box(true) {
+                panic!("boom");
+            }
+            Ok(Action::await_change())
+        })
+        .await;
+        assert!(matches!(result, Err(Error::Panicked)), "{result:?}");
+        let fine = unwinding_to_error(async { Ok(Action::await_change()) }).await;
+        assert!(fine.is_ok());
     }
 }

@@ -75,8 +75,9 @@ pub struct GrafanaStackSpec {
     #[schemars(length(max = 1024))]
     pub description: Option<String>,
 
-    /// Labels set on the stack at grafana.com: at most 10, keys and values made of letters,
-    /// digits and `/ - . _`. The operator adds its own ownership label on top of these.
+    /// Labels set on the stack at grafana.com: at most 9, keys and values made of letters,
+    /// digits and `/ - . _`. The operator adds its own ownership label on top of these, which
+    /// makes 10, the most grafana.com allows.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(schema_with = "labels_schema")]
     pub labels: BTreeMap<String, String>,
@@ -144,6 +145,11 @@ pub struct GrafanaStackStatus {
     /// are ever updated or deleted.
     #[serde(default)]
     pub managed: bool,
+    /// When the operator last asked grafana.com to create the stack, recorded before the
+    /// call. A resource deleted without it and without an `id` never reached grafana.com, so
+    /// its finalizer goes at once, without any call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_attempted_at: Option<String>,
 }
 
 /// Hosted service endpoints of a stack.
@@ -197,11 +203,11 @@ pub struct DatasourceStatus {
 }
 
 /// Schema of `spec.labels`: grafana.com accepts at most 10 labels whose keys and values are
-/// letters, digits and `/ - . _`.
+/// letters, digits and `/ - . _`, and one of them is the operator's ownership label.
 fn labels_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({
         "type": "object",
-        "maxProperties": 10,
+        "maxProperties": 9,
         "additionalProperties": {
             "type": "string",
             "minLength": 1,

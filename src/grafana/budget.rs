@@ -1,5 +1,6 @@
-//! The per-organisation request budget: a token bucket per grafana.com token, so the total
-//! call rate stays bounded however many resources share an organisation (SPEC §5).
+//! The per-organisation request budget: a token bucket per grafana.com organisation, so the
+//! total call rate stays bounded however many resources, namespaces and tokens share it
+//! (SPEC §5). A token whose organisation is unknown gets a bucket of its own.
 
 use std::{
     hash::{BuildHasher, RandomState},
@@ -29,8 +30,8 @@ impl Default for Budget {
     }
 }
 
-/// One bucket per token. Tokens are keyed by a hash with a per-process random key, so the
-/// limiter never holds a token itself.
+/// One bucket per organisation (or per token, where its organisation is unknown). Keys are a
+/// hash with a per-process random key, so the limiter never holds a token itself.
 #[derive(Clone)]
 pub struct Limiter {
     buckets: Arc<DefaultKeyedRateLimiter<u64>>,
@@ -48,7 +49,7 @@ impl Limiter {
 
     /// Waits until the token's organisation may send one more request.
     pub async fn acquire(&self, token: &Token) {
-        let key = self.hasher.hash_one(token.expose());
+        let key = self.hasher.hash_one(token.budget_key());
         self.buckets.until_key_ready(&key).await;
     }
 }
@@ -90,11 +91,38 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn tokens_of_one_organisation_share_its_bucket() {
+        let limiter = Limiter::new(budget(2, 1));
+        let team_a = Token::new("glc_team_a").with_org("acme");
+        let team_b = Token::new("glc_team_b").with_org("acme");
+        let started = Instant::now();
+        limiter.acquire(&team_a).await;
+        limiter.acquire(&team_b).await;
+        assert!(
+            started.elapsed() >= Duration::from_millis(400),
+            "a second token of the same org got a budget of its own: {:?}",
+            started.elapsed()
+        );
+    }
+
+    #[tokio::test]
+    async fn an_organisation_named_like_a_token_gets_no_share_of_its_bucket() {
+        let limiter = Limiter::new(budget(1, 1));
+        let started = Instant::now();
+        limiter.acquire(&Token::new("acme")).await;
+        limiter.acquire(&Token::new("other").with_org("acme")).await;
+        assert!(
+            started.elapsed() < Duration::from_millis(50),
+            "a token and an org of the same text shared a bucket"
+        );
+    }
+
+    #[tokio::test]
     async fn organisations_have_separate_buckets() {
         let limiter = Limiter::new(budget(1, 1));
         let started = Instant::now();
-        limiter.acquire(&Token::new("org-a")).await;
-        limiter.acquire(&Token::new("org-b")).await;
+        limiter.acquire(&Token::new("t1").with_org("org-a")).await;
+        limiter.acquire(&Token::new("t2").with_org("org-b")).await;
         assert!(
             started.elapsed() < Duration::from_millis(50),
             "org-b waited for org-a's bucket"

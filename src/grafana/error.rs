@@ -298,7 +298,7 @@ impl RequestError {
         }
         self.message()
             .and_then(parse_wait_seconds)
-            .map(Duration::from_secs)
+            .map(|seconds| Duration::from_secs(seconds).min(super::retry::MAX_SERVER_WAIT))
     }
 
     pub fn is_slug_unavailable(&self) -> bool {
@@ -346,9 +346,8 @@ pub(crate) fn parse_wait_seconds(message: &str) -> Option<u64> {
             .unwrap_or(rest.len())];
         let unit = rest[digits.len()..].trim_start();
         // "30s", "30 s", "30 seconds".
-        (!digits.is_empty() && unit.starts_with('s'))
-            .then(|| digits.parse().ok())
-            .flatten()
+        // Digits too many for a u64 still mean "a long time"; the caller caps the wait.
+        (!digits.is_empty() && unit.starts_with('s')).then(|| digits.parse().unwrap_or(u64::MAX))
     })
 }
 

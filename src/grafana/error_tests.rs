@@ -130,7 +130,20 @@ fn wait_parsing_variants() {
     assert_eq!(parse_wait_seconds("That url is not available"), None);
     assert_eq!(
         parse_wait_seconds("wait for 99999999999999999999999s"),
-        None
+        Some(u64::MAX)
+    );
+}
+
+#[test]
+fn an_endless_deleted_recently_wait_is_capped_at_an_hour() {
+    let err = create(answered(
+        409,
+        Some("Conflict"),
+        Some("deleted recently, wait for 99999999999999999999999s"),
+    ));
+    assert_eq!(
+        err.deleted_recently_wait(),
+        Some(crate::grafana::retry::MAX_SERVER_WAIT)
     );
 }
 

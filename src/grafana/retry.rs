@@ -109,18 +109,30 @@ impl RetryPolicy {
     }
 }
 
-/// Parses a `Retry-After` value: delay-seconds or an HTTP date.
+/// The longest wait grafana.com can ask for: a longer `Retry-After` or "wait for Ns" counts
+/// as this long, so that no answer can park a resource for good or overflow a clock.
+pub const MAX_SERVER_WAIT: Duration = Duration::from_secs(60 * 60);
+
+/// Parses a `Retry-After` value (delay-seconds, fractional or not, or an HTTP date), capped
+/// at [`MAX_SERVER_WAIT`]. Values that are no wait at all (negative, not a number) are `None`.
 pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    if let Ok(seconds) = value.parse::<f64>() {
-        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
-    }
-    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    let at = SystemTime::from(at.with_timezone(&chrono::Utc));
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+    let wait = if value.bytes().all(|b| b.is_ascii_digit()) && !value.is_empty() {
+        // All digits: too many of them still means "a long time".
+        value
+            .parse::<u64>()
+            .map_or(MAX_SERVER_WAIT, Duration::from_secs)
+    } else if let Ok(seconds) = value.parse::<f64>() {
+        if seconds.is_nan() || seconds < 0.0 {
+            return None;
+        }
+        Duration::try_from_secs_f64(seconds).unwrap_or(MAX_SERVER_WAIT)
+    } else {
+        let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+        let at = SystemTime::from(at.with_timezone(&chrono::Utc));
+        at.duration_since(now).unwrap_or(Duration::ZERO)
+    };
+    Some(wait.min(MAX_SERVER_WAIT))
 }
 
 #[cfg(test)]
@@ -280,5 +292,32 @@ mod tests {
         );
         assert_eq!(parse_retry_after("soon", now), None);
         assert_eq!(parse_retry_after("-3", now), None);
+    }
+
+    #[test]
+    fn enormous_or_odd_retry_afters_never_panic_and_are_capped() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_767);
+        for value in [
+            "18446744073709551615",
+            "99999999999999999999999999",
+            "1e30",
+            "1.8e19",
+            "inf",
+            "Infinity",
+            "Fri, 31 Dec 9999 23:59:59 GMT",
+        ] {
+            assert_eq!(
+                parse_retry_after(value, now),
+                Some(MAX_SERVER_WAIT),
+                "{value}"
+            );
+        }
+        for value in ["NaN", "-inf", "-0.5", "", "1e"] {
+            assert_eq!(parse_retry_after(value, now), None, "{value}");
+        }
+        assert_eq!(
+            parse_retry_after("3599", now),
+            Some(Duration::from_secs(3599))
+        );
     }
 }

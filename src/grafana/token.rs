@@ -15,24 +15,47 @@ const REDACTED: &str = "<redacted>";
 /// It deliberately implements neither `Serialize` nor `PartialEq`, so it cannot
 /// leak through a status object or a log field by accident.
 #[derive(Clone, Deserialize)]
-#[serde(transparent)]
-pub struct Token(String);
+#[serde(from = "String")]
+pub struct Token {
+    value: String,
+    /// The organisation the token belongs to, where known: its requests share that
+    /// organisation's budget with every other token of it.
+    org: Option<String>,
+}
 
 impl Token {
     /// Wraps a secret value.
     pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+        Self {
+            value: value.into(),
+            org: None,
+        }
+    }
+
+    /// The same token, known to belong to organisation `org`.
+    pub fn with_org(mut self, org: impl Into<String>) -> Self {
+        self.org = Some(org.into()).filter(|o: &String| !o.is_empty());
+        self
     }
 
     /// Returns the secret value. Call it only where the value must leave the
     /// process: an HTTP header or a Kubernetes Secret.
     pub fn expose(&self) -> &str {
-        &self.0
+        &self.value
     }
 
     /// Whether the value is empty (or only whitespace), which is never a usable token.
     pub fn is_empty(&self) -> bool {
-        self.0.trim().is_empty()
+        self.value.trim().is_empty()
+    }
+
+    /// What the request budget is keyed by: the organisation where known, the token itself
+    /// otherwise. The two kinds can never collide.
+    pub(crate) fn budget_key(&self) -> (bool, &str) {
+        match &self.org {
+            Some(org) => (true, org),
+            None => (false, &self.value),
+        }
     }
 }
 
@@ -52,7 +75,7 @@ impl fmt::Display for Token {
 
 impl From<String> for Token {
     fn from(value: String) -> Self {
-        Self(value)
+        Self::new(value)
     }
 }
 

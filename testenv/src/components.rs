@@ -14,8 +14,10 @@ pub(crate) struct Ports {
 }
 
 /// The controllers kube-controller-manager runs: ownerReference garbage
-/// collection and namespace deletion. Nothing else (no scheduler, no kubelet).
-pub(crate) const CONTROLLERS: &str = "garbage-collector-controller,namespace-controller";
+/// collection, namespace deletion and ResourceQuota accounting. Nothing else (no
+/// scheduler, no kubelet).
+pub(crate) const CONTROLLERS: &str =
+    "garbage-collector-controller,namespace-controller,resourcequota-controller";
 
 pub(crate) fn etcd(binaries: &Binaries, data_dir: &Path, ports: Ports) -> Command {
     let client = format!("http://127.0.0.1:{}", ports.etcd_client);

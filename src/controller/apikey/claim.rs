@@ -5,10 +5,8 @@
 //! already have been withdrawn, and writing it back would hand the operator somebody
 //! else's key.
 
-use kube::{Api, ResourceExt};
-
 use crate::{
-    controller::{Context, Error, status},
+    controller::{self, Context, Error, status},
     crd::{GrafanaCloudApiKey, GrafanaCloudApiKeyStatus},
 };
 
@@ -17,16 +15,7 @@ async fn fresh(
     ctx: &Context,
     obj: &GrafanaCloudApiKey,
 ) -> Result<Option<GrafanaCloudApiKey>, Error> {
-    let namespace = obj.namespace().unwrap_or_default();
-    let api: Api<GrafanaCloudApiKey> = Api::namespaced(ctx.kube.clone(), &namespace);
-    api.get_opt(&obj.name_any())
-        .await
-        .map_err(|source| Error::ReadObject {
-            kind: "GrafanaCloudApiKey",
-            namespace,
-            name: obj.name_any(),
-            source: source.into(),
-        })
+    controller::read_fresh(ctx, obj).await
 }
 
 /// The key name the API server's status claims for this resource.

@@ -40,7 +40,7 @@ pub async fn reconcile(obj: Arc<GrafanaCloudApiKey>, ctx: Arc<Context>) -> Resul
         reconcile_id = %uuid::Uuid::new_v4(),
     );
     let started = std::time::Instant::now();
-    let result = async {
+    let result = super::unwinding_to_error(async {
         let api: Api<GrafanaCloudApiKey> = Api::namespaced(ctx.kube.clone(), &namespace);
         finalizer(&api, FINALIZER, obj, |event| async {
             match event {
@@ -50,7 +50,7 @@ pub async fn reconcile(obj: Arc<GrafanaCloudApiKey>, ctx: Arc<Context>) -> Resul
         })
         .await
         .map_err(|err| Error::Finalizer(Box::new(err)))
-    }
+    })
     .instrument(span)
     .await;
     let failure = result.as_ref().err().map(Error::category);

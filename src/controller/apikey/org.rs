@@ -3,7 +3,7 @@
 //! and its token is in the Secret.
 
 use k8s_openapi::jiff::Timestamp;
-use kube::runtime::{controller::Action, events::EventType};
+use kube::runtime::events::EventType;
 use tracing::info;
 
 use super::{
@@ -16,7 +16,7 @@ use crate::{
         Context, Error,
         conditions::{Readiness, Reason},
         credentials::Credentials,
-        error::{SLOW_RETRY, jittered},
+        requeue::{self, SLOW_RETRY, jittered},
         secret::{self, KeyRecord, Material, StackFacts},
     },
     crd::{GrafanaCloudApiKey, GrafanaCloudApiKeyStatus},
@@ -190,6 +190,10 @@ pub(super) async fn converge(
             if let Some(waiting) = apply::namespace_terminating(ctx, &prepared.namespace).await {
                 return Ok(waiting);
             }
+            // A Secret the API server would refuse costs no key, and no claim.
+            prepared
+                .dry_run(ctx, obj, &org, stack.as_ref(), &name, false)
+                .await?;
             let delete_first = matches!(plan, OrgPlan::Recreate { delete_first: true });
             let mut recreated = plan != OrgPlan::Create;
             let claim = claim::record(ctx, obj, status, &name).await?;
@@ -228,7 +232,12 @@ pub(super) async fn converge(
                 stack: stack.as_ref(),
                 stack_key: false,
             };
-            prepared.write(ctx, obj, &material).await?;
+            if let Err(err) = prepared.write(ctx, obj, &material).await {
+                if matches!(err, Error::SecretRejected { .. }) {
+                    revoke_unstorable(ctx, obj, &creds.token, &org, &name).await;
+                }
+                return Err(err);
+            }
             info!(key = %name, org = %org, id = %created.id, "created org API key");
             let (reason, note) = if !recreated {
                 (
@@ -273,6 +282,32 @@ pub(super) async fn converge(
     Ok(ready(&name, &org, resync))
 }
 
+/// Deletes a key just created whose Secret the API server refused after the dry run passed:
+/// its token can be stored nowhere, so it must not stay live. If the delete fails, the next
+/// pass finds the claimed key without a token in the Secret and replaces it.
+async fn revoke_unstorable(
+    ctx: &Context,
+    obj: &GrafanaCloudApiKey,
+    token: &Token,
+    org: &str,
+    name: &str,
+) {
+    let deleted = ctx.grafana.delete_org_api_key(token, org, name).await;
+    ctx.org_keys.invalidate(org);
+    let note = match deleted {
+        Ok(()) => format!(
+            "deleted org API key {name} again: the API server refused the Secret for its token"
+        ),
+        Err(err) => format!(
+            "the API server refused the Secret for org API key {name}, and deleting the key \
+             failed ({}); it is deleted on the next attempt",
+            Error::Grafana(err).condition_message()
+        ),
+    };
+    ctx.event(obj, EventType::Warning, "SecretRejected", "Delete", note)
+        .await;
+}
+
 fn conflict(name: &str, org: &str) -> Outcome {
     Outcome {
         readiness: Readiness::not_ready(
@@ -282,7 +317,7 @@ fn conflict(name: &str, org: &str) -> Outcome {
                  this resource; delete it or set spec.name to another name"
             ),
         ),
-        action: Action::requeue(SLOW_RETRY),
+        action: requeue::after(SLOW_RETRY),
         claim_settled: true,
     }
 }
@@ -295,7 +330,7 @@ fn is_conflict(err: &Error) -> bool {
 fn ready(name: &str, org: &str, resync: std::time::Duration) -> Outcome {
     Outcome {
         readiness: Readiness::ready(format!("org API key {name} in org {org} is in the Secret")),
-        action: Action::requeue(resync),
+        action: requeue::after(resync),
         claim_settled: true,
     }
 }

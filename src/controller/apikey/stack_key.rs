@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use k8s_openapi::jiff::Timestamp;
-use kube::runtime::{controller::Action, events::EventType};
+use kube::runtime::events::EventType;
 use tracing::info;
 
 use super::{
@@ -21,7 +21,7 @@ use crate::{
         Context, Error,
         conditions::Readiness,
         credentials::Credentials,
-        error::jittered,
+        requeue::{self, jittered},
         secret::{self, KeyRecord, Material, StackFacts},
     },
     crd::{GrafanaCloudApiKey, GrafanaCloudApiKeyStatus},
@@ -99,6 +99,11 @@ pub(super) async fn converge(
             if let Some(waiting) = apply::namespace_terminating(ctx, &prepared.namespace).await {
                 return Ok(waiting);
             }
+            // Stack keys cannot be revoked: a key whose Secret would be refused must never
+            // be created.
+            prepared
+                .dry_run(ctx, obj, &org, Some(stack), &base, true)
+                .await?;
             let need = need.unwrap_or(StackKeyNeed::First);
             let (created, record) = create(
                 &ctx.grafana,
@@ -142,7 +147,7 @@ pub(super) async fn converge(
                 .map(|at| format!("; it expires at {at}"))
                 .unwrap_or_default()
         )),
-        action: Action::requeue(requeue(now, renew_at, resync)),
+        action: requeue::after(requeue(now, renew_at, resync)),
         claim_settled: true,
     })
 }

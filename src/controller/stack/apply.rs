@@ -13,10 +13,10 @@ use tracing::info;
 use super::desired::{self, Ownership};
 use crate::{
     controller::{
-        Context, Error,
+        self, Context, Error,
         conditions::{self, Readiness, Reason},
         credentials::{self, Credentials},
-        error::jittered,
+        requeue::{self, jittered},
         status,
     },
     crd::{DatasourceStatus, GrafanaStack, GrafanaStackStatus},
@@ -85,7 +85,14 @@ async fn converge(
         None => read_stack(ctx, &creds, slug).await?,
     };
     let mut remote = match existing {
-        None => create(obj, ctx, &creds, &uid).await?,
+        None => {
+            let now = Timestamp::now().to_string();
+            record_before_call(ctx, obj, status, |s| {
+                s.create_attempted_at = Some(now.clone());
+            })
+            .await?;
+            create(obj, ctx, &creds, &uid).await?
+        }
         Some(stack) => {
             match desired::ownership(&stack, &uid, desired::adopt_requested(obj.annotations())) {
                 Ownership::Owned => stack,
@@ -141,13 +148,18 @@ async fn converge(
                 Reason::StackProvisioning,
                 format!("waiting for stack {slug} to become ready"),
             ),
-            action: Action::requeue(desired::readiness_poll_delay(since)),
+            action: requeue::after(desired::readiness_poll_delay(since)),
         });
     }
 
     if let Some(value) = desired::pending_restart(obj.annotations(), status) {
+        // At most once per value: a crash or a stale cache after the call must not restart
+        // the stack again, so the value is recorded first.
+        record_before_call(ctx, obj, status, |s| {
+            s.last_restart_request = Some(value.to_string());
+        })
+        .await?;
         ctx.grafana.restart_stack(&creds.token, slug).await?;
-        status.last_restart_request = Some(value.to_string());
         info!(slug, "restarted stack");
         ctx.event(
             obj,
@@ -166,8 +178,26 @@ async fn converge(
 
     Ok(Outcome {
         readiness: Readiness::ready(format!("stack {slug} is ready at {}", remote.url)),
-        action: Action::requeue(jittered(resync_interval(obj, ctx), 0.1)),
+        action: requeue::after(jittered(resync_interval(obj, ctx), 0.1)),
     })
+}
+
+/// Applies `mark` to the pass's status and writes it to the API server before a grafana.com
+/// call whose effect must survive a crash right after it. The write starts from the API
+/// server's status, not the watch cache's, so nothing recorded earlier is lost.
+async fn record_before_call(
+    ctx: &Context,
+    obj: &GrafanaStack,
+    status: &mut GrafanaStackStatus,
+    mark: impl Fn(&mut GrafanaStackStatus),
+) -> Result<(), Error> {
+    let fresh = controller::read_fresh(ctx, obj)
+        .await?
+        .and_then(|stack| stack.status);
+    let mut marked = fresh.clone().unwrap_or_default();
+    mark(&mut marked);
+    mark(status);
+    status::write_if_changed(ctx, obj, fresh.as_ref(), &marked).await
 }
 
 /// Reads the stack by slug; a deleted stack counts as absent. grafana.com answers 403 for a
@@ -294,9 +324,11 @@ fn provisioning_since(status: &GrafanaStackStatus) -> Duration {
 }
 
 fn resync_interval(obj: &GrafanaStack, ctx: &Context) -> Duration {
-    obj.spec
+    let interval = obj
+        .spec
         .resync_interval
         .as_deref()
-        .and_then(|text| humantime::parse_duration(text).ok())
-        .unwrap_or(ctx.config.resync_interval)
+        .and_then(requeue::parse)
+        .unwrap_or(ctx.config.resync_interval);
+    requeue::resync(interval)
 }

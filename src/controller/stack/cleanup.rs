@@ -10,7 +10,7 @@ use kube::{
 use super::desired::{self, Ownership};
 use crate::{
     controller::{
-        Context, Error,
+        self, Context, Error,
         conditions::{self, Readiness, Reason},
         credentials, status,
     },
@@ -19,6 +19,19 @@ use crate::{
 
 pub async fn cleanup(obj: &GrafanaStack, ctx: &Context) -> Result<Action, Error> {
     let slug = &obj.spec.slug;
+    if never_reached_grafana(ctx, obj).await? {
+        ctx.event(
+            obj,
+            EventType::Normal,
+            "Released",
+            "Delete",
+            format!("no stack {slug} was ever created for this resource; nothing to delete"),
+        )
+        .await;
+        ctx.metrics
+            .forget("GrafanaStack", &obj.uid().unwrap_or_default());
+        return Ok(Action::await_change());
+    }
     if obj.spec.deletion_policy == DeletionPolicy::Retain {
         ctx.event(
             obj,
@@ -68,6 +81,16 @@ pub async fn cleanup(obj: &GrafanaStack, ctx: &Context) -> Result<Action, Error>
             Err(err)
         }
     }
+}
+
+/// Whether the API server's status records neither a stack nor a create attempt: then no
+/// stack can exist for this resource, and the delete needs no credentials and no call.
+async fn never_reached_grafana(ctx: &Context, obj: &GrafanaStack) -> Result<bool, Error> {
+    let status = controller::read_fresh(ctx, obj)
+        .await?
+        .and_then(|stack| stack.status)
+        .unwrap_or_default();
+    Ok(status.id.is_none() && status.create_attempted_at.is_none())
 }
 
 /// Deletes the remote stack if this resource manages it. Absent stacks count as deleted.

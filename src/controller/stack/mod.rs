@@ -30,7 +30,7 @@ pub async fn reconcile(obj: Arc<GrafanaStack>, ctx: Arc<Context>) -> Result<Acti
         reconcile_id = %uuid::Uuid::new_v4(),
     );
     let started = std::time::Instant::now();
-    let result = async {
+    let result = super::unwinding_to_error(async {
         let api: Api<GrafanaStack> = Api::namespaced(ctx.kube.clone(), &namespace);
         let action = finalizer(&api, FINALIZER, obj, |event| async {
             match event {
@@ -41,7 +41,7 @@ pub async fn reconcile(obj: Arc<GrafanaStack>, ctx: Arc<Context>) -> Result<Acti
         .await
         .map_err(|err| Error::Finalizer(Box::new(err)))?;
         Ok(action)
-    }
+    })
     .instrument(span)
     .await;
     let failure = result.as_ref().err().map(Error::category);
