@@ -1,5 +1,6 @@
 //! The small HTTP servers: `/healthz`, `/readyz` and `/log-level` on the health address,
-//! `/metrics` on the metrics address.
+//! `/metrics` on the metrics address. `PUT /log-level` is accepted from loopback only (inside
+//! the pod, or through `kubectl port-forward`), never from the pod network.
 
 use std::{
     net::SocketAddr,
@@ -11,7 +12,7 @@ use std::{
 
 use axum::{
     Router,
-    extract::State,
+    extract::{ConnectInfo, State},
     http::{StatusCode, header},
     response::IntoResponse,
     routing::{get, put},
@@ -75,6 +76,7 @@ async fn serve(
 ) -> std::io::Result<(SocketAddr, impl Future<Output = std::io::Result<()>>)> {
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     Ok((local, async move { axum::serve(listener, app).await }))
 }
 
@@ -86,7 +88,18 @@ async fn readyz(State(state): State<HealthState>) -> impl IntoResponse {
     }
 }
 
-async fn set_log_level(State(state): State<HealthState>, body: String) -> impl IntoResponse {
+async fn set_log_level(
+    State(state): State<HealthState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: String,
+) -> impl IntoResponse {
+    if !may_change_log_level(peer) {
+        return (
+            StatusCode::FORBIDDEN,
+            "the log level can be changed from loopback only: use kubectl port-forward\n"
+                .to_string(),
+        );
+    }
     let Some(handle) = state.log_level else {
         return (
             StatusCode::NOT_IMPLEMENTED,
@@ -105,6 +118,17 @@ async fn set_log_level(State(state): State<HealthState>, body: String) -> impl I
     }
 }
 
+/// Only a client on the pod's own loopback may change the log level: the health port is
+/// open to the pod network for the kubelet's probes.
+fn may_change_log_level(peer: SocketAddr) -> bool {
+    match peer.ip() {
+        std::net::IpAddr::V4(ip) => ip.is_loopback(),
+        std::net::IpAddr::V6(ip) => {
+            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+    }
+}
+
 async fn scrape(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
     match metrics.encode() {
         Ok(text) => (
@@ -117,5 +141,26 @@ async fn scrape(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
         )
             .into_response(),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_peers_may_change_the_log_level() {
+        for peer in [
+            "127.0.0.1:5000",
+            "127.8.0.3:1",
+            "[::1]:9",
+            "[::ffff:127.0.0.1]:9",
+        ] {
+            assert!(may_change_log_level(peer.parse().unwrap()), "{peer}");
+        }
+        for peer in ["10.0.0.7:5000", "192.168.1.2:1", "[fe80::1]:9", "0.0.0.0:1"] {
+            assert!(!may_change_log_level(peer.parse().unwrap()), "{peer}");
+        }
     }
 }

@@ -115,7 +115,9 @@ async fn main() {
     let latencies = Arc::new(Mutex::new(Vec::with_capacity(total as usize)));
     let errors = Arc::new(Mutex::new(0u64));
     let in_flight = Arc::new(Semaphore::new(2048));
-    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / args.rate as f64));
+    let period =
+        Duration::try_from_secs_f64(1.0 / args.rate as f64).unwrap_or(Duration::from_secs(1));
+    let mut ticker = tokio::time::interval(period);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Burst);
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(total as usize);

@@ -382,3 +382,36 @@ fn the_documented_remote_write_example_renders() {
     assert_eq!(target["basic_auth"]["username"].as_str(), Some("123456"));
     assert_eq!(target["basic_auth"]["password"].as_str(), Some(TOKEN));
 }
+
+fn data_templates(pairs: &[(&str, &str)]) -> SecretTemplate {
+    SecretTemplate {
+        data: pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect(),
+        ..SecretTemplate::default()
+    }
+}
+
+#[test]
+fn a_value_that_renders_too_large_is_stopped_with_a_clear_message() {
+    let token = Token::new(TOKEN);
+    let record = record();
+    let template = data_templates(&[("big", "{% for i in range(30000) %}{{ token }}{% endfor %}")]);
+    let err = render(&template, &material(&token, &record, None, false)).unwrap_err();
+    assert_eq!(err.field, "data.big");
+    assert!(err.problem.contains("256 KiB"), "{}", err.problem);
+    assert!(!err.to_string().contains(TOKEN));
+}
+
+#[test]
+fn values_that_add_up_past_the_secret_budget_are_refused() {
+    let token = Token::new(TOKEN);
+    let record = record();
+    let third = "{{ 'x' * 200000 }}";
+    let template = data_templates(&[("a", third), ("b", third), ("c", third)]);
+    let err = render(&template, &material(&token, &record, None, false)).unwrap_err();
+    assert!(err.problem.contains("512 KiB"), "{}", err.problem);
+    let two = data_templates(&[("a", third), ("b", third)]);
+    assert!(render(&two, &material(&token, &record, None, false)).is_ok());
+}

@@ -92,6 +92,11 @@ pub(crate) struct Answer {
 }
 
 impl Answer {
+    /// The `x-request-id` of the call that got this answer.
+    pub fn request_id(&self) -> &str {
+        &self.request_id
+    }
+
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, RequestError> {
         serde_json::from_slice(&self.body).map_err(|e| RequestError {
             failure: Box::new(Failure::Decode {
@@ -274,9 +279,9 @@ impl GrafanaClient {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, SystemTime::now()));
-        let body = match response.bytes().await {
-            Ok(body) => body.to_vec(),
-            Err(e) => return (Some(status.as_u16()), Err(transport_failure(e))),
+        let body = match read_body(response).await {
+            Ok(body) => body,
+            Err(failure) => return (Some(status.as_u16()), Err(failure)),
         };
         let result = if status.is_success() {
             Ok(body)
@@ -285,6 +290,29 @@ impl GrafanaClient {
         };
         (Some(status.as_u16()), result)
     }
+}
+
+/// The largest response body the client reads: far above any page grafana.com sends, far
+/// below what would hurt the operator.
+pub(crate) const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// Reads the body chunk by chunk, giving up as soon as it grows past [`MAX_BODY_BYTES`].
+async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, Failure> {
+    let too_large = Failure::BodyTooLarge {
+        limit_bytes: MAX_BODY_BYTES,
+    };
+    let announced = response.content_length().unwrap_or(0);
+    if usize::try_from(announced).map_or(true, |n| n > MAX_BODY_BYTES) {
+        return Err(too_large);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(transport_failure)? {
+        if body.len().saturating_add(chunk.len()) > MAX_BODY_BYTES {
+            return Err(too_large);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn transport_failure(error: reqwest::Error) -> Failure {
@@ -312,9 +340,11 @@ fn outcome_of(failure: &Failure) -> AttemptOutcome<'_> {
             not_sent: e.is_connect(),
             ..AttemptOutcome::default()
         },
-        Failure::Timeout | Failure::InvalidToken | Failure::Decode { .. } => {
-            AttemptOutcome::default()
-        }
+        Failure::Timeout
+        | Failure::InvalidToken
+        | Failure::Decode { .. }
+        | Failure::BodyTooLarge { .. }
+        | Failure::EndlessPaging { .. } => AttemptOutcome::default(),
     }
 }
 

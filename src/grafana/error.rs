@@ -182,6 +182,10 @@ pub enum Failure {
     Timeout,
     /// The connection could not be made or was dropped.
     Network(reqwest::Error),
+    /// The answer's body was larger than the client reads.
+    BodyTooLarge { limit_bytes: usize },
+    /// A list kept announcing more pages past the most the client follows.
+    EndlessPaging { pages: usize },
     /// The answer was not the JSON we expected. Only the position is kept, so
     /// that no part of the body (possibly a key) ends up in an error message.
     Decode {
@@ -213,6 +217,15 @@ impl fmt::Display for Failure {
                 f.write_str("the token contains characters that cannot be sent in an HTTP header")
             }
             Self::Timeout => f.write_str("the request timed out"),
+            Self::BodyTooLarge { limit_bytes } => write!(
+                f,
+                "the response body is larger than {} KiB, more than grafana.com sends",
+                limit_bytes / 1024
+            ),
+            Self::EndlessPaging { pages } => write!(
+                f,
+                "the list still announced more items after {pages} pages; no partial list is used"
+            ),
             Self::Network(source) => {
                 write!(f, "the connection failed: {source}")?;
                 // reqwest's own message omits the cause ("connection refused", …).
@@ -271,7 +284,9 @@ impl RequestError {
             Failure::InvalidToken => "unauthorized",
             Failure::Timeout => "timeout",
             Failure::Network(_) => "network",
-            Failure::Decode { .. } => "decode",
+            Failure::Decode { .. }
+            | Failure::BodyTooLarge { .. }
+            | Failure::EndlessPaging { .. } => "decode",
             Failure::Status { status, .. } => match status {
                 401 | 403 => "unauthorized",
                 404 => "not_found",
@@ -331,7 +346,10 @@ impl RequestError {
         match self.failure.as_ref() {
             Failure::Timeout | Failure::Network(_) => true,
             Failure::Status { status, .. } => *status == 429 || (500..=599).contains(status),
-            Failure::Decode { .. } | Failure::InvalidToken => false,
+            Failure::Decode { .. }
+            | Failure::InvalidToken
+            | Failure::BodyTooLarge { .. }
+            | Failure::EndlessPaging { .. } => false,
         }
     }
 }

@@ -3,7 +3,15 @@
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 
-use super::{GrafanaClient, Token, client::Call, error::RequestError, types::Page};
+use super::{
+    GrafanaClient, Token,
+    client::Call,
+    error::{Failure, RequestError},
+    types::Page,
+};
+
+/// The most pages of one list the client follows.
+pub(crate) const MAX_PAGES: usize = 100;
 
 impl GrafanaClient {
     /// GETs every page of a list endpoint that answers `{items, page, pages, nextCursor}`.
@@ -13,24 +21,31 @@ impl GrafanaClient {
         endpoint: &'static str,
         path: &[&str],
     ) -> Result<Vec<T>, RequestError> {
-        // A bound, so that a server that keeps announcing pages cannot loop us forever.
-        const MAX_PAGES: usize = 100;
         let mut items = Vec::new();
         let mut query: Vec<(&'static str, String)> = Vec::new();
+        let mut last_request_id = String::new();
         for _ in 0..MAX_PAGES {
             let mut call = Call::new(Method::GET, endpoint, path);
             call.query.clone_from(&query);
-            let page: Page<T> = self.execute(token, call).await?.json()?;
+            let answer = self.execute(token, call).await?;
+            let page: Page<T> = answer.json()?;
+            answer.request_id().clone_into(&mut last_request_id);
             if page.items.is_empty() {
-                break;
+                return Ok(items);
             }
             items.extend(page.items);
             query = match next_page_query(&query, page.page, page.pages, page.next_cursor) {
                 Some(next) => next,
-                None => break,
+                None => return Ok(items),
             };
         }
-        Ok(items)
+        // A server that keeps announcing pages: a truncated list would look like missing
+        // objects, and missing objects get created again. Fail instead.
+        Err(RequestError {
+            failure: Box::new(Failure::EndlessPaging { pages: MAX_PAGES }),
+            request_id: last_request_id,
+            attempts: 1,
+        })
     }
 }
 

@@ -105,7 +105,8 @@ impl RetryPolicy {
             .saturating_mul(factor)
             .min(self.backoff_max);
         let half = delay / 2;
-        half + half.mul_f64(jitter.clamp(0.0, 1.0))
+        let spread = Duration::try_from_secs_f64(half.as_secs_f64() * jitter.clamp(0.0, 1.0));
+        half + spread.unwrap_or(half)
     }
 }
 

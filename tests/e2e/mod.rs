@@ -2,7 +2,7 @@
 //! grafana.com simulator over real HTTP, and the real `grafana-cloud-operator run` binary as
 //! a child process. Every test gets its own control plane, simulator and operator.
 
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::{
     future::Future,

@@ -26,6 +26,11 @@ const RESERVED_KEYS: [&str; 4] = [TOKEN_KEY, ORG_SLUG_KEY, STACK_SLUG_KEY, URL_K
 
 /// Upper bound on template work, so a pathological template cannot stall a reconcile.
 const TEMPLATE_FUEL: u64 = 100_000;
+/// The largest rendered value: rendering stops as soon as the output grows past it.
+pub const MAX_VALUE_BYTES: usize = 256 * 1024;
+/// The most that all rendered values, keys, labels and annotations may add up to, well below
+/// the API server's 1 MiB limit for a whole Secret.
+pub const MAX_RENDERED_BYTES: usize = 512 * 1024;
 
 /// Labels, annotations and data rendered from a `secretTemplate`. `Debug` shows the data
 /// keys only, since the values usually contain the token.
@@ -72,12 +77,24 @@ pub fn render(
     let vars = variables(material);
     let token = material.token.expose();
     let one = |section: &str, key: &str, source: &str| -> Result<String, TemplateError> {
-        let field = format!("{section}.{key}");
-        env.render_str(source, vars.clone())
-            .map_err(|err| TemplateError {
-                problem: describe(&err, token),
-                field: field.clone(),
-            })
+        let error = |err: minijinja::Error| TemplateError {
+            problem: describe(&err, token),
+            field: format!("{section}.{key}"),
+        };
+        let mut out = Bounded::default();
+        env.template_from_str(source)
+            .and_then(|template| template.render_captured_to(vars.clone(), &mut out))
+            .map_err(|err| match out.overflowed {
+                true => TemplateError {
+                    field: format!("{section}.{key}"),
+                    problem: format!("renders to more than {} KiB", MAX_VALUE_BYTES / 1024),
+                },
+                false => error(err),
+            })?;
+        String::from_utf8(out.bytes).map_err(|_| TemplateError {
+            field: format!("{section}.{key}"),
+            problem: "does not render to UTF-8 text".into(),
+        })
     };
     let mut out = Rendered::default();
     for (key, source) in &template.data {
@@ -101,7 +118,44 @@ pub fn render(
     }
     check_labels(&out.labels)?;
     check_annotations(&out.annotations)?;
+    let total: usize = [&out.data, &out.labels, &out.annotations]
+        .iter()
+        .flat_map(|map| map.iter())
+        .map(|(key, value)| key.len().saturating_add(value.len()))
+        .fold(0, usize::saturating_add);
+    if total > MAX_RENDERED_BYTES {
+        return Err(TemplateError {
+            field: "data".into(),
+            problem: format!(
+                "renders to {} KiB in all, more than the {} KiB a Secret may hold beside the token",
+                total / 1024,
+                MAX_RENDERED_BYTES / 1024
+            ),
+        });
+    }
     Ok(out)
+}
+
+/// Collects rendered output up to [`MAX_VALUE_BYTES`], then fails the render.
+#[derive(Default)]
+struct Bounded {
+    bytes: Vec<u8>,
+    overflowed: bool,
+}
+
+impl std::io::Write for Bounded {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len().saturating_add(buf.len()) > MAX_VALUE_BYTES {
+            self.overflowed = true;
+            return Err(std::io::Error::other("rendered value too large"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A minijinja error in words, without template source and with the token removed from
