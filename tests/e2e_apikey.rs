@@ -242,8 +242,8 @@ async fn stack_key_waits_rotates_and_templates_render() {
         &PostParams::default(),
         &key(
             "grafana",
-            json!({"role": "Admin", "stackRef": "main", "secondsToLive": 30,
-                   "rotation": {"renewBefore": "20s"}}),
+            json!({"role": "Admin", "stackRef": "main", "secondsToLive": 60,
+                   "rotation": {"renewBefore": "30s"}}),
         ),
     )
     .await
@@ -296,7 +296,7 @@ async fn stack_key_waits_rotates_and_templates_render() {
     let secret = secrets.get("grafana").await.unwrap();
     let keys = env.sim.control().stack_keys("teamdstack");
     assert_eq!(keys.len(), 1);
-    assert_eq!(keys[0].seconds_to_live, Some(30));
+    assert_eq!(keys[0].seconds_to_live, Some(60));
     assert_eq!(
         data(&secret, "token").as_deref(),
         Some(keys[0].token.expose())
@@ -326,9 +326,9 @@ async fn stack_key_waits_rotates_and_templates_render() {
         )
     );
 
-    // Rotation: about 10 s after creation, with no resync in sight.
+    // Rotation: about 30 s after creation, with no resync in sight.
     let rotated = env
-        .wait_for_timeout(&api, "grafana", "rotated", Duration::from_secs(40), |k| {
+        .wait_for_timeout(&api, "grafana", "rotated", Duration::from_secs(60), |k| {
             k.status
                 .as_ref()
                 .and_then(|s| s.key_name.as_deref())

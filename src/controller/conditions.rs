@@ -46,6 +46,9 @@ pub enum Reason {
     /// The API server refused the Secret that would hold the token (an admission policy, a
     /// ResourceQuota, the size limit), so no key or token is created.
     SecretRejected,
+    /// A stack key is due for replacement, but the last one is younger than the minimum
+    /// age: stack keys cannot be revoked, so they are never replaced in a loop.
+    ReplacementDelayed,
     /// The operator failed on this resource in a way it did not expect (a bug); the other
     /// resources are not affected, and this one is retried with backoff.
     InternalError,
@@ -70,6 +73,7 @@ impl Reason {
             Self::DeleteBlocked => "DeleteBlocked",
             Self::KubernetesError => "KubernetesError",
             Self::SecretRejected => "SecretRejected",
+            Self::ReplacementDelayed => "ReplacementDelayed",
             Self::InternalError => "InternalError",
         }
     }

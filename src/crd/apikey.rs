@@ -45,6 +45,8 @@ use super::{CredentialsRef, DeletionPolicy};
         .message("secondsToLive applies only to stack keys (with stackRef)"),
     validation = Rule::new("!has(self.rotation) || (has(self.secondsToLive) && self.secondsToLive > 0)")
         .message("rotation needs a positive secondsToLive"),
+    validation = Rule::new("!has(self.rotation) || !has(self.secondsToLive) || duration(self.rotation.renewBefore) + duration('30s') <= duration(string(self.secondsToLive) + 's')")
+        .message("rotation.renewBefore must be at least 30s shorter than secondsToLive, so that a key lives 30s before it is replaced"),
     validation = Rule::new("has(self.name) == has(oldSelf.name)").message("name is immutable"),
     validation = Rule::new("has(self.stackRef) == has(oldSelf.stackRef)").message("stackRef is immutable"),
     validation = Rule::new("!has(self.stackRef) || !has(self.secretTemplate) || !has(self.secretTemplate.stackRef)")
@@ -74,10 +76,10 @@ pub struct GrafanaCloudApiKeySpec {
     #[x_kube(validation = Rule::new("self == oldSelf").message("stackRef is immutable"))]
     pub stack_ref: Option<String>,
 
-    /// Lifetime of a stack key in seconds. Omit it for a key that never expires.
-    /// Stack keys only.
+    /// Lifetime of a stack key in seconds, at least 60. Omit it for a key that never
+    /// expires. Stack keys only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 60))]
     pub seconds_to_live: Option<i64>,
 
     /// Automatic renewal of an expiring stack key.
@@ -138,7 +140,8 @@ impl ApiKeyRole {
 #[serde(rename_all = "camelCase")]
 pub struct Rotation {
     /// How long before expiry the replacement key is created and the Secret switched to it,
-    /// as a duration such as `1h` or `30m`. Must be shorter than `secondsToLive`.
+    /// as a duration such as `1h` or `30m`. Must be at least 30s shorter than
+    /// `secondsToLive`.
     #[schemars(regex(pattern = r"^([0-9]+(ms|s|m|h))+$"))]
     pub renew_before: String,
 }
@@ -200,6 +203,11 @@ pub struct GrafanaCloudApiKeyStatus {
     /// Secret that holds the token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_name: Option<String>,
+    /// When the operator last recorded its claim on `keyName`, right before a create call
+    /// (RFC 3339). A same-named organisation key created at grafana.com well away from that
+    /// time is not this resource's, and is never touched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_claimed_at: Option<String>,
     /// When the current key was created (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,

@@ -27,7 +27,7 @@ async fn an_expired_stack_key_without_rotation_is_replaced_at_expiry() {
         &PostParams::default(),
         &key(
             "short",
-            json!({"role": "Viewer", "stackRef": "main", "secondsToLive": 6}),
+            json!({"role": "Viewer", "stackRef": "main", "secondsToLive": 60}),
         ),
     )
     .await
@@ -44,8 +44,8 @@ async fn an_expired_stack_key_without_rotation_is_replaced_at_expiry() {
         .wait_for_timeout(
             &api,
             "short",
-            "replaced at expiry",
-            Duration::from_secs(20),
+            "replaced at expiry, 60 s after its creation",
+            Duration::from_secs(90),
             |k| k.status.as_ref().and_then(|s| s.key_name.clone()) != first.key_name,
         )
         .await;

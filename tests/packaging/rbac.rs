@@ -61,15 +61,13 @@ fn namespaced_grants() -> BTreeSet<Grant> {
     let status: Vec<&str> = status.iter().map(String::as_str).collect();
     let finalizers: Vec<&str> = finalizers.iter().map(String::as_str).collect();
     [
-        expand(group, &kinds, &["get", "list", "watch", "patch", "update"]),
-        expand(group, &status, &["get", "patch", "update"]),
+        expand(group, &kinds, &["get", "list", "watch", "patch"]),
+        expand(group, &status, &["patch"]),
         expand(group, &finalizers, &["update"]),
         expand(
             "",
             &["secrets"],
-            &[
-                "get", "list", "watch", "create", "update", "patch", "delete",
-            ],
+            &["get", "list", "watch", "create", "update", "delete"],
         ),
         expand("", &["events"], &["create", "patch"]),
         expand("events.k8s.io", &["events"], &["create", "patch"]),

@@ -134,19 +134,21 @@ Rules for the operator's own resources, Secrets and Events. Shared by the Cluste
 the per-namespace Roles.
 */}}
 {{- define "gco.namespacedRules" -}}
+# Finalizers are added and removed with patches; status goes through server-side apply.
 - apiGroups: ["grafanacloud.operator.dev"]
   resources: ["grafanastacks", "grafanacloudapikeys"]
-  verbs: ["get", "list", "watch", "patch", "update"]
+  verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["grafanacloud.operator.dev"]
   resources: ["grafanastacks/status", "grafanacloudapikeys/status"]
-  verbs: ["get", "patch", "update"]
+  verbs: ["patch"]
 # Needed to set blockOwnerDeletion on the ownerReference of the Secrets it writes.
 - apiGroups: ["grafanacloud.operator.dev"]
   resources: ["grafanastacks/finalizers", "grafanacloudapikeys/finalizers"]
   verbs: ["update"]
+# Token Secrets are created (after a dry run), replaced whole, and deleted when moved.
 - apiGroups: [""]
   resources: ["secrets"]
-  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+  verbs: ["get", "list", "watch", "create", "update", "delete"]
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create", "patch"]

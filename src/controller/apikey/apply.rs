@@ -53,7 +53,9 @@ pub async fn apply(obj: &GrafanaCloudApiKey, ctx: &Context) -> Result<Action, Er
     if KeyKind::of(obj) == KeyKind::Org && !result.as_ref().is_ok_and(|o| o.claim_settled) {
         // The pass ended before it settled the claim: keep what the API server holds, not
         // what the watch cache showed. Without it, no status is better than a wrong claim.
-        next.key_name = claim::on_server(ctx, obj).await?;
+        let held = claim::on_server(ctx, obj).await?;
+        next.key_name = held.as_ref().map(|c| c.name.clone());
+        next.key_claimed_at = held.and_then(|c| c.at).map(|at| at.to_string());
     }
     let readiness = match &result {
         Ok(outcome) => outcome.readiness.clone(),

@@ -52,7 +52,7 @@ async fn release(obj: &GrafanaCloudApiKey, ctx: &Context) -> Result<Action, Erro
     let name = desired::base_name(obj);
     // Only a key this resource created (or was about to create) is ever deleted, as the
     // API server's status says rather than the watch cache.
-    if claim::on_server(ctx, obj).await?.as_deref() != Some(name.as_str()) {
+    if claim::on_server(ctx, obj).await?.map(|c| c.name).as_deref() != Some(name.as_str()) {
         return Ok(Action::await_change());
     }
     if obj.spec.deletion_policy == DeletionPolicy::Retain {

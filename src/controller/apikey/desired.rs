@@ -122,13 +122,30 @@ pub fn renew_before(obj: &GrafanaCloudApiKey) -> Result<Option<Duration>, String
         .and_then(|s| u64::try_from(s).ok())
         .filter(|s| *s > 0)
         .ok_or_else(|| "rotation needs a positive secondsToLive".to_string())?;
-    if before >= Duration::from_secs(ttl) {
+    if before.saturating_add(MIN_KEY_AGE) > Duration::from_secs(ttl) {
         return Err(format!(
-            "rotation.renewBefore ({}) must be shorter than secondsToLive ({ttl}s)",
-            rotation.renew_before
+            "rotation.renewBefore ({}) must be at least {}s shorter than secondsToLive ({ttl}s)",
+            rotation.renew_before,
+            MIN_KEY_AGE.as_secs()
         ));
     }
     Ok(Some(before))
+}
+
+/// The youngest a stack key may be when it is replaced. Stack keys cannot be revoked, so
+/// however the spec or the Secret behaves, one resource creates at most one key this often.
+pub const MIN_KEY_AGE: Duration = Duration::from_secs(30);
+
+/// When the next stack key may be created at the earliest, given when the last one was
+/// (`status.createdAt`); `None` when that is now or past.
+pub fn replacement_not_before(
+    last_created: Option<Timestamp>,
+    now: Timestamp,
+) -> Option<Timestamp> {
+    let earliest = last_created?
+        .checked_add(SignedDuration::try_from(MIN_KEY_AGE).ok()?)
+        .ok()?;
+    (earliest > now).then_some(earliest)
 }
 
 /// When a key created at `created_at` with `seconds_to_live` expires.
@@ -201,8 +218,74 @@ pub enum OrgPlan {
     Conflict,
 }
 
-/// Decides about an org key. `claimed` says the name is recorded as this resource's key
-/// (in status or on the Secret), which makes a same-named remote key ours to replace.
+/// The claim a resource records on an org key name before each create call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyClaim {
+    pub name: String,
+    /// When it was recorded; `None` for a claim from before claim times were recorded.
+    pub at: Option<Timestamp>,
+}
+
+impl KeyClaim {
+    /// The claim a status holds, if any.
+    pub fn of(status: Option<&GrafanaCloudApiKeyStatus>) -> Option<Self> {
+        let status = status?;
+        Some(Self {
+            name: status.key_name.clone()?,
+            at: status
+                .key_claimed_at
+                .as_deref()
+                .and_then(|at| at.parse().ok()),
+        })
+    }
+}
+
+/// How long after its claim a create call can commit: the request budget's wait, retries
+/// and timeouts included.
+pub const CLAIM_WINDOW: SignedDuration = SignedDuration::from_mins(10);
+/// How far grafana.com's clock may run behind the operator's.
+pub const CLOCK_SKEW: SignedDuration = SignedDuration::from_mins(5);
+
+/// Whether the remote key of this resource's name is this resource's own: the key whose
+/// identity the Secret records, or a key created while a claim was open, that is, after the
+/// claim and before any create that followed it was recorded on the Secret (a crash between
+/// the create call and the Secret write). Any other same-named key is somebody else's.
+pub fn owns_remote(
+    remote: &OrgApiKey,
+    stored: Option<&KeyRecord>,
+    claim: Option<&KeyClaim>,
+) -> bool {
+    if stored.is_some_and(|s| s.name == remote.name && s.id == remote.id) {
+        return true;
+    }
+    let Some(claim) = claim.filter(|c| c.name == remote.name) else {
+        return false;
+    };
+    let Some(at) = claim.at else {
+        // A claim recorded before claim times were: the name alone, as then.
+        return true;
+    };
+    if stored.is_some_and(|s| s.name == claim.name && s.created_at >= at) {
+        // The create after this claim completed and its key is on the Secret.
+        return false;
+    }
+    let created = remote
+        .created_at
+        .as_deref()
+        .and_then(|t| t.parse::<Timestamp>().ok());
+    match created {
+        Some(created) => {
+            let earliest = at.checked_sub(CLOCK_SKEW).unwrap_or(at);
+            let latest = at.checked_add(CLAIM_WINDOW).unwrap_or(at);
+            created >= earliest && created <= latest
+        }
+        // grafana.com did not say when the key was made: the open claim decides.
+        None => true,
+    }
+}
+
+/// Decides about an org key. `claimed` says the remote key is this resource's own (see
+/// [`owns_remote`]), which makes it ours to replace.
 pub fn org_plan(
     remote: Option<&OrgApiKey>,
     stored: Option<&KeyRecord>,

@@ -125,6 +125,25 @@ fn renew_before_must_be_shorter_than_the_lifetime() {
     assert!(renew_before(&with(None, "1m")).is_err());
     assert!(renew_before(&with(Some(3600), "soon")).is_err());
     assert_eq!(renew_before(&key(spec())).unwrap(), None);
+    // A renewal that leaves a key less than 30 s would replace it over and over.
+    assert!(
+        renew_before(&with(Some(60), "31s"))
+            .unwrap_err()
+            .contains("at least 30s shorter")
+    );
+    assert!(renew_before(&with(Some(60), "30s")).is_ok());
+    assert!(renew_before(&with(Some(3600), "99999999999999999999h")).is_err());
+}
+
+#[test]
+fn one_resource_creates_at_most_one_stack_key_per_thirty_seconds() {
+    let last = at(1_000);
+    assert_eq!(
+        replacement_not_before(Some(last), at(1_010)),
+        Some(at(1_030))
+    );
+    assert_eq!(replacement_not_before(Some(last), at(1_030)), None);
+    assert_eq!(replacement_not_before(None, at(1_010)), None);
 }
 
 #[test]
@@ -285,4 +304,85 @@ fn requeue_wakes_exactly_at_the_renewal_time_when_it_comes_before_resync() {
 fn whole_seconds_drops_the_fraction() {
     let t: Timestamp = "2026-11-27T08:00:00.75Z".parse().unwrap();
     assert_eq!(whole_seconds(t).to_string(), "2026-11-27T08:00:00Z");
+}
+
+fn made_at(name: &str, id: &str, secs: i64) -> OrgApiKey {
+    let created = at(secs).to_string();
+    serde_json::from_value(json!({"id": id, "name": name, "role": "Viewer", "createdAt": created}))
+        .unwrap()
+}
+
+fn claim(secs: Option<i64>) -> KeyClaim {
+    KeyClaim {
+        name: "team-a-metrics".into(),
+        at: secs.map(at),
+    }
+}
+
+fn stored(id: &str, created: i64) -> KeyRecord {
+    KeyRecord {
+        name: "team-a-metrics".into(),
+        id: id.into(),
+        created_at: at(created),
+        expires_at: None,
+        stack_id: None,
+    }
+}
+
+#[test]
+fn the_key_the_secret_records_is_ours_whatever_the_claim() {
+    let live = made_at("team-a-metrics", "7", 1_000);
+    assert!(owns_remote(&live, Some(&stored("7", 1_000)), None));
+}
+
+#[test]
+fn a_key_made_while_the_claim_was_open_is_ours_after_a_crash() {
+    // Claimed at 5000, created at 5002, crash before the Secret write: the Secret still
+    // records the previous key (created at 1000), or nothing at all.
+    let left_behind = made_at("team-a-metrics", "9", 5_002);
+    assert!(owns_remote(
+        &left_behind,
+        Some(&stored("7", 1_000)),
+        Some(&claim(Some(5_000)))
+    ));
+    assert!(owns_remote(&left_behind, None, Some(&claim(Some(5_000)))));
+    // grafana.com's clock may run a little behind.
+    let early = made_at("team-a-metrics", "9", 4_900);
+    assert!(owns_remote(&early, None, Some(&claim(Some(5_000)))));
+}
+
+#[test]
+fn a_same_named_key_made_by_hand_after_ours_was_deleted_is_not_ours() {
+    // Ours (id 7) was created right after the claim at 1000 and is on the Secret; somebody
+    // deleted it and made their own key of that name at 90000.
+    let by_hand = made_at("team-a-metrics", "8", 90_000);
+    let claim_1000 = claim(Some(1_000));
+    assert!(!owns_remote(
+        &by_hand,
+        Some(&stored("7", 1_000)),
+        Some(&claim_1000)
+    ));
+    // Even soon after, once our create is recorded on the Secret, the claim is spent.
+    let soon = made_at("team-a-metrics", "8", 1_060);
+    assert!(!owns_remote(
+        &soon,
+        Some(&stored("7", 1_001)),
+        Some(&claim_1000)
+    ));
+    // With the Secret gone too, the time alone tells: long after the claim is not ours.
+    assert!(!owns_remote(&by_hand, None, Some(&claim_1000)));
+    assert_eq!(
+        org_plan(Some(&by_hand), Some(&stored("7", 1_000)), true, false),
+        OrgPlan::Conflict
+    );
+}
+
+#[test]
+fn claims_from_before_claim_times_and_keys_without_times_fall_back_to_the_name() {
+    let by_hand = made_at("team-a-metrics", "8", 90_000);
+    assert!(owns_remote(&by_hand, None, Some(&claim(None))));
+    let timeless = remote("team-a-metrics", "8");
+    assert!(owns_remote(&timeless, None, Some(&claim(Some(1_000)))));
+    let other_name = made_at("team-a-other", "8", 1_000);
+    assert!(!owns_remote(&other_name, None, Some(&claim(Some(1_000)))));
 }

@@ -9,7 +9,7 @@ use tracing::info;
 use super::{
     apply::{self, Outcome, Prepared, SecretWrite},
     claim,
-    desired::{self, OrgPlan},
+    desired::{self, KeyClaim, OrgPlan},
 };
 use crate::{
     controller::{
@@ -74,12 +74,24 @@ async fn cached_key(
 struct Local {
     stored: Option<KeyRecord>,
     has_token: bool,
-    claimed: bool,
+    claim: Option<KeyClaim>,
 }
 
 impl Local {
     fn plan(&self, remote: Option<&OrgApiKey>) -> OrgPlan {
-        desired::org_plan(remote, self.stored.as_ref(), self.has_token, self.claimed)
+        let stored = self.stored.as_ref();
+        let ours = remote.is_some_and(|r| desired::owns_remote(r, stored, self.claim.as_ref()));
+        desired::org_plan(remote, stored, self.has_token, ours)
+    }
+
+    /// Whether the Secret records exactly this remote key: ownership beyond doubt, since
+    /// the record is written only after the key exists.
+    fn recorded(&self, remote: Option<&OrgApiKey>) -> bool {
+        remote.is_some_and(|r| {
+            self.stored
+                .as_ref()
+                .is_some_and(|s| s.name == r.name && s.id == r.id)
+        })
     }
 }
 
@@ -146,16 +158,13 @@ pub(super) async fn converge(
 
     let stored_token = prepared.owned.as_ref().and_then(secret::stored_token);
     let stored = prepared.owned.as_ref().and_then(secret::stored_record);
-    // The Secret's record is written only after the key exists: a claim beyond doubt.
-    let claimed_by_secret = stored.as_ref().is_some_and(|r| r.name == name);
-    let cached_claim = obj.status.as_ref().and_then(|s| s.key_name.as_deref()) == Some(&name);
     let mut local = Local {
         stored,
         has_token: stored_token.is_some(),
-        claimed: claimed_by_secret || cached_claim,
+        claim: KeyClaim::of(obj.status.as_ref()).filter(|c| c.name == name),
     };
     let (mut plan, remote) = plan(ctx, &creds.token, &org, &name, &local).await?;
-    if !claimed_by_secret
+    if !local.recorded(remote.as_ref())
         && matches!(
             plan,
             OrgPlan::Conflict | OrgPlan::Recreate { delete_first: true }
@@ -163,7 +172,7 @@ pub(super) async fn converge(
     {
         // Deleting the remote key or leaving it alone rests on the status claim: take it
         // from the API server, never from the watch cache.
-        local.claimed = claim::on_server(ctx, obj).await?.as_deref() == Some(&name);
+        local.claim = claim::on_server(ctx, obj).await?.filter(|c| c.name == name);
         plan = local.plan(remote.as_ref());
     }
 
@@ -173,6 +182,7 @@ pub(super) async fn converge(
             // Not ours: a claim the watch cache still shows must not be written back.
             if status.key_name.as_deref() == Some(&name) {
                 status.key_name = None;
+                status.key_claimed_at = None;
             }
             return Ok(conflict(&name, &org));
         }
@@ -204,7 +214,9 @@ pub(super) async fn converge(
                 // The snapshot was stale: a key of that name exists. Look again.
                 ctx.org_keys.invalidate(&org);
                 let fresh = find(&ctx.grafana, &creds.token, &org, &name).await?;
-                local.claimed = claimed_by_secret || claim.held_before;
+                // Judge it by the claim held before this pass's: a key this call made
+                // cannot exist after a 409.
+                local.claim.clone_from(&claim.previous);
                 match local.plan(fresh.as_ref()) {
                     OrgPlan::Recreate { delete_first: true } => {
                         recreated = true;

@@ -19,7 +19,7 @@ use super::{
 use crate::{
     controller::{
         Context, Error,
-        conditions::Readiness,
+        conditions::{Readiness, Reason},
         credentials::Credentials,
         requeue::{self, jittered},
         secret::{self, KeyRecord, Material, StackFacts},
@@ -99,6 +99,14 @@ pub(super) async fn converge(
             if let Some(waiting) = apply::namespace_terminating(ctx, &prepared.namespace).await {
                 return Ok(waiting);
             }
+            let last_created = obj
+                .status
+                .as_ref()
+                .and_then(|s| s.created_at.as_deref())
+                .and_then(|at| at.parse().ok());
+            if let Some(at) = desired::replacement_not_before(last_created, now) {
+                return Ok(paced(at, now));
+            }
             // Stack keys cannot be revoked: a key whose Secret would be refused must never
             // be created.
             prepared
@@ -150,6 +158,22 @@ pub(super) async fn converge(
         action: requeue::after(requeue(now, renew_at, resync)),
         claim_settled: true,
     })
+}
+
+/// The last key was created too recently to be replaced yet: wait until `at`.
+fn paced(at: Timestamp, now: Timestamp) -> Outcome {
+    Outcome {
+        readiness: Readiness::not_ready(
+            Reason::ReplacementDelayed,
+            format!(
+                "stack keys cannot be revoked, so a resource creates at most one every {}s; \
+                 the next one is created at {at}",
+                desired::MIN_KEY_AGE.as_secs()
+            ),
+        ),
+        action: requeue::after(desired::requeue_after(now, Some(at), desired::MIN_KEY_AGE)),
+        claim_settled: true,
+    }
 }
 
 fn invalid(err: secret::TemplateError) -> Error {
