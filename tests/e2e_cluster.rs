@@ -248,6 +248,51 @@ async fn api_server_rejects_bad_specs_with_readable_messages() {
         ttl.as_deref().is_some_and(|m| m.contains("secondsToLive")),
         "{ttl:?}"
     );
+    // Stack keys cannot be revoked: lifetimes and renewals that would churn keys are refused.
+    let short = rejection::<GrafanaCloudApiKey>(
+        &env,
+        &ns,
+        key(
+            "short",
+            json!({"role": "Viewer", "stackRef": "s", "secondsToLive": 59}),
+        ),
+    )
+    .await;
+    assert!(
+        short
+            .as_deref()
+            .is_some_and(|m| m.contains("spec.secondsToLive")),
+        "{short:?}"
+    );
+    let eager = rejection::<GrafanaCloudApiKey>(
+        &env,
+        &ns,
+        key(
+            "eager",
+            json!({"role": "Viewer", "stackRef": "s", "secondsToLive": 60,
+                   "rotation": {"renewBefore": "31s"}}),
+        ),
+    )
+    .await;
+    assert!(
+        eager
+            .as_deref()
+            .is_some_and(|m| m.contains("at least 30s shorter")),
+        "{eager:?}"
+    );
+    assert_eq!(
+        rejection::<GrafanaCloudApiKey>(
+            &env,
+            &ns,
+            key(
+                "paced",
+                json!({"role": "Viewer", "stackRef": "s", "secondsToLive": 60,
+                       "rotation": {"renewBefore": "30s"}}),
+            ),
+        )
+        .await,
+        None
+    );
     let role =
         rejection::<GrafanaCloudApiKey>(&env, &ns, key("role", json!({"role": "Owner"}))).await;
     assert!(

@@ -66,9 +66,12 @@ async fn an_endless_retry_after_parks_one_key_and_the_operator_serves_everyone_e
     let env = Env::start().await;
     let hostile = env.namespace("hostile").await;
     let calm = calm_namespace(&env, "calm").await;
-    env.sim
-        .control()
-        .inject(Fault::rate_limit(u64::MAX).on("POST", KEYS).for_org(ORG));
+    // A fractional Retry-After far beyond any clock: it used to panic inside the client.
+    env.sim.control().inject(
+        Fault::rate_limit_with_header("1e30")
+            .on("POST", KEYS)
+            .for_org(ORG),
+    );
     let hostile_keys: Api<GrafanaCloudApiKey> = env.api(&hostile);
     hostile_keys
         .create(

@@ -13,7 +13,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
-    pub retry_after: Option<u64>,
+    /// The `Retry-After` header's text.
+    pub retry_after: Option<String>,
 }
 
 impl ApiError {
@@ -57,7 +58,13 @@ impl ApiError {
     }
 
     pub fn with_retry_after(mut self, seconds: u64) -> Self {
-        self.retry_after = Some(seconds);
+        self.retry_after = Some(seconds.to_string());
+        self
+    }
+
+    /// A `Retry-After` header with exactly this text, such as `1e30` or an HTTP date.
+    pub fn with_retry_after_text(mut self, text: &str) -> Self {
+        self.retry_after = Some(text.to_string());
         self
     }
 
@@ -85,10 +92,11 @@ impl IntoResponse for ApiError {
             "requestId": uuid::Uuid::new_v4().to_string(),
         });
         let mut response = (self.status, Json(body)).into_response();
-        if let Some(seconds) = self.retry_after {
-            response
-                .headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from(seconds));
+        if let Some(value) = self
+            .retry_after
+            .and_then(|text| HeaderValue::from_str(&text).ok())
+        {
+            response.headers_mut().insert(RETRY_AFTER, value);
         }
         response
     }

@@ -24,8 +24,13 @@ pub enum FaultKind {
         #[serde(default)]
         after_action: bool,
     },
-    /// Answer 429 with `Retry-After` without acting.
-    RateLimit { retry_after_secs: u64 },
+    /// Answer 429 with `Retry-After` without acting: `retry_after_secs`, or the header
+    /// text `retry_after_text` verbatim where set (`1e30`, an HTTP date, garbage).
+    RateLimit {
+        retry_after_secs: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_text: Option<String>,
+    },
     /// Answer `status` (5xx) without acting.
     ErrorBefore { status: u16 },
     /// Perform the action, commit it, then answer `status` (5xx) anyway.
@@ -108,7 +113,18 @@ impl Fault {
     }
 
     pub fn rate_limit(retry_after_secs: u64) -> Self {
-        Self::new(FaultKind::RateLimit { retry_after_secs })
+        Self::new(FaultKind::RateLimit {
+            retry_after_secs,
+            retry_after_text: None,
+        })
+    }
+
+    /// A 429 whose `Retry-After` header is exactly `text`.
+    pub fn rate_limit_with_header(text: &str) -> Self {
+        Self::new(FaultKind::RateLimit {
+            retry_after_secs: 0,
+            retry_after_text: Some(text.to_owned()),
+        })
     }
 
     pub fn error_before(status: u16) -> Self {

@@ -83,14 +83,20 @@ pub(crate) async fn pipeline(
     };
 
     let early = match &plan.outcome {
-        Some(FaultKind::RateLimit { retry_after_secs }) => Some(
-            ApiError::new(
+        Some(FaultKind::RateLimit {
+            retry_after_secs,
+            retry_after_text,
+        }) => {
+            let error = ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "TooManyRequests",
                 "Too many requests, please retry later",
-            )
-            .with_retry_after(*retry_after_secs),
-        ),
+            );
+            Some(match retry_after_text {
+                Some(text) => error.with_retry_after_text(text),
+                None => error.with_retry_after(*retry_after_secs),
+            })
+        }
         Some(FaultKind::ErrorBefore { status }) => Some(ApiError::server(server_status(*status))),
         Some(FaultKind::Loading { retry_after_secs }) => Some(
             ApiError::new(

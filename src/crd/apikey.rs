@@ -45,7 +45,7 @@ use super::{CredentialsRef, DeletionPolicy};
         .message("secondsToLive applies only to stack keys (with stackRef)"),
     validation = Rule::new("!has(self.rotation) || (has(self.secondsToLive) && self.secondsToLive > 0)")
         .message("rotation needs a positive secondsToLive"),
-    validation = Rule::new("!has(self.rotation) || !has(self.secondsToLive) || duration(self.rotation.renewBefore) + duration('30s') <= duration(string(self.secondsToLive) + 's')")
+    validation = Rule::new("!has(self.rotation) || !has(self.secondsToLive) || duration(self.rotation.renewBefore).getSeconds() + 30 <= self.secondsToLive")
         .message("rotation.renewBefore must be at least 30s shorter than secondsToLive, so that a key lives 30s before it is replaced"),
     validation = Rule::new("has(self.name) == has(oldSelf.name)").message("name is immutable"),
     validation = Rule::new("has(self.stackRef) == has(oldSelf.stackRef)").message("stackRef is immutable"),
@@ -142,7 +142,7 @@ pub struct Rotation {
     /// How long before expiry the replacement key is created and the Secret switched to it,
     /// as a duration such as `1h` or `30m`. Must be at least 30s shorter than
     /// `secondsToLive`.
-    #[schemars(regex(pattern = r"^([0-9]+(ms|s|m|h))+$"))]
+    #[schemars(regex(pattern = r"^([0-9]+(ms|s|m|h))+$"), length(max = 32))]
     pub renew_before: String,
 }
 
