@@ -3,6 +3,7 @@
 pub mod cli;
 pub mod controller;
 pub mod crd;
+pub mod fence;
 pub mod grafana;
 pub mod http;
 pub mod leader;

@@ -8,6 +8,7 @@ use tracing::{error, info};
 use crate::{
     cli::RunArgs,
     controller::{self, Config, Context, Shutdown, credentials::DefaultCredentials},
+    fence::Fence,
     grafana::{ClientOptions, GrafanaClient, budget::Budget},
     http::{self, Readiness},
     leader::{self, Leadership, LeaseConfig},
@@ -84,6 +85,11 @@ async fn run(args: RunArgs, log_level: telemetry::LogLevelHandle) -> Result<(), 
         .await
         .map_err(RunError::Kubernetes)?;
     let metrics = Arc::new(Metrics::default());
+    // With leader election, nothing is written until this replica holds the lease.
+    let fence = match args.leader_elect {
+        true => Fence::closed(),
+        false => Fence::always_open(),
+    };
     let grafana = GrafanaClient::new(
         args.grafana_api_url.clone(),
         ClientOptions {
@@ -93,6 +99,7 @@ async fn run(args: RunArgs, log_level: telemetry::LogLevelHandle) -> Result<(), 
                 per_second: args.api_rate_limit,
                 burst: args.api_burst,
             },
+            fence: Some(fence.clone()),
             ..ClientOptions::default()
         },
     )?;
@@ -100,6 +107,7 @@ async fn run(args: RunArgs, log_level: telemetry::LogLevelHandle) -> Result<(), 
         resync_interval: controller::requeue::resync(args.resync_interval),
         concurrency: args.concurrency,
         default_credentials: default_credentials(&args)?,
+        fence: fence.clone(),
     };
     let ctx = Context::new(kube, grafana, config, metrics.clone());
 
@@ -152,7 +160,7 @@ async fn run(args: RunArgs, log_level: telemetry::LogLevelHandle) -> Result<(), 
                 duration: args.leader_election_lease_duration,
             };
             Some(
-                Leadership::start(ctx.kube.clone(), config)
+                Leadership::start(ctx.kube.clone(), config, fence)
                     .await
                     .map_err(RunError::LeaderElection)?,
             )

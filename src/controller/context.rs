@@ -15,6 +15,7 @@ use kube::{
 use tracing::warn;
 
 use crate::{
+    fence::Fence,
     grafana::{GrafanaClient, OrgApiKey, Stack},
     metrics::Metrics,
 };
@@ -34,6 +35,8 @@ pub struct Config {
     pub concurrency: u16,
     /// Fallback credentials for namespaces that the selector allows.
     pub default_credentials: Option<DefaultCredentials>,
+    /// Writes to the API server are made only while it is open (see [`Fence`]).
+    pub fence: Fence,
 }
 
 /// Shared by all reconciles of all controllers.
@@ -80,6 +83,14 @@ impl Context {
 
     /// Publishes a Kubernetes Event about `obj`. Failing to publish is logged, never fatal.
     /// `note` must never contain a token.
+    /// Fails with [`super::Error::Fenced`] unless this replica may still write.
+    pub fn check_fence(&self) -> Result<(), super::Error> {
+        match self.config.fence.is_open() {
+            true => Ok(()),
+            false => Err(super::Error::Fenced),
+        }
+    }
+
     pub async fn event<K>(
         &self,
         obj: &K,

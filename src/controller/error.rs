@@ -71,6 +71,8 @@ pub enum Error {
     },
     #[error("the operator failed unexpectedly on this resource (a bug); retrying with backoff")]
     Panicked,
+    #[error("not written: this replica may no longer hold the leader lease")]
+    Fenced,
     #[error("failed to run the finalizer: {0}")]
     Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
 }
@@ -94,6 +96,7 @@ impl Error {
             Self::MissingNamespace => "invalid_spec",
             Self::SecretRejected { .. } => "secret_rejected",
             Self::Panicked => "internal",
+            Self::Fenced => "fenced",
             Self::Finalizer(err) => match err.as_ref() {
                 kube::runtime::finalizer::Error::ApplyFailed(inner)
                 | kube::runtime::finalizer::Error::CleanupFailed(inner) => inner.category(),
@@ -119,6 +122,7 @@ impl Error {
             Self::DeleteBlocked { .. } => Reason::DeleteBlocked,
             Self::SecretRejected { .. } => Reason::SecretRejected,
             Self::Panicked => Reason::InternalError,
+            Self::Fenced => Reason::KubernetesError,
             Self::Grafana(err) if err.is_unauthorized() => Reason::Unauthorized,
             Self::Grafana(err) if err.status() == Some(429) => Reason::RateLimited,
             Self::Grafana(err) if err.is_invalid_argument() => Reason::InvalidSpec,
@@ -168,7 +172,7 @@ impl Error {
             }
             // A quota or policy may be lifted without any change the operator sees: look
             // again, more and more slowly, so that at most one attempt is made per step.
-            Self::SecretRejected { .. } | Self::Panicked => Some(backoff(failures)),
+            Self::SecretRejected { .. } | Self::Panicked | Self::Fenced => Some(backoff(failures)),
             Self::Grafana(err) => grafana_retry(err, failures),
         }
     }

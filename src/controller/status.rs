@@ -38,6 +38,7 @@ where
     if current == Some(status) {
         return Ok(());
     }
+    ctx.check_fence()?;
     let namespace = obj.namespace().ok_or(Error::MissingNamespace)?;
     let api: Api<K> = Api::namespaced(ctx.kube.clone(), &namespace);
     let patch = json!({

@@ -14,6 +14,8 @@ use reqwest::{
 use serde::{Deserialize, de::DeserializeOwned};
 use url::Url;
 
+use crate::fence::Fence;
+
 use super::{
     ClientOptions, Error, RequestObserver, Token,
     budget::Limiter,
@@ -35,6 +37,7 @@ struct Inner {
     timeout: Duration,
     observer: Option<Arc<dyn RequestObserver>>,
     limiter: Limiter,
+    fence: Option<Fence>,
 }
 
 impl fmt::Debug for GrafanaClient {
@@ -161,6 +164,7 @@ impl GrafanaClient {
                 timeout: options.timeout,
                 observer: options.observer,
                 limiter: Limiter::new(options.budget),
+                fence: options.fence,
             }),
         })
     }
@@ -197,6 +201,11 @@ impl GrafanaClient {
         let mut retries = 0;
         loop {
             self.inner.limiter.acquire(token).await;
+            // Checked after the budget wait, right before sending: that wait can be long.
+            let fenced = self.inner.fence.as_ref().is_some_and(|f| !f.is_open());
+            if fenced && call.method != Method::GET {
+                return Err(fail(Failure::Fenced, retries));
+            }
             let started = Instant::now();
             let (status, result) = self.attempt(&call, &url, &auth, &request_id).await;
             let elapsed = started.elapsed();
@@ -342,6 +351,7 @@ fn outcome_of(failure: &Failure) -> AttemptOutcome<'_> {
         },
         Failure::Timeout
         | Failure::InvalidToken
+        | Failure::Fenced
         | Failure::Decode { .. }
         | Failure::BodyTooLarge { .. }
         | Failure::EndlessPaging { .. } => AttemptOutcome::default(),

@@ -182,6 +182,8 @@ pub enum Failure {
     Timeout,
     /// The connection could not be made or was dropped.
     Network(reqwest::Error),
+    /// Not sent: this replica may no longer hold the leader lease.
+    Fenced,
     /// The answer's body was larger than the client reads.
     BodyTooLarge { limit_bytes: usize },
     /// A list kept announcing more pages past the most the client follows.
@@ -217,6 +219,9 @@ impl fmt::Display for Failure {
                 f.write_str("the token contains characters that cannot be sent in an HTTP header")
             }
             Self::Timeout => f.write_str("the request timed out"),
+            Self::Fenced => {
+                f.write_str("not sent: this replica may no longer hold the leader lease")
+            }
             Self::BodyTooLarge { limit_bytes } => write!(
                 f,
                 "the response body is larger than {} KiB, more than grafana.com sends",
@@ -283,6 +288,7 @@ impl RequestError {
         match self.failure.as_ref() {
             Failure::InvalidToken => "unauthorized",
             Failure::Timeout => "timeout",
+            Failure::Fenced => "fenced",
             Failure::Network(_) => "network",
             Failure::Decode { .. }
             | Failure::BodyTooLarge { .. }
@@ -344,7 +350,7 @@ impl RequestError {
 
     pub fn is_transient(&self) -> bool {
         match self.failure.as_ref() {
-            Failure::Timeout | Failure::Network(_) => true,
+            Failure::Timeout | Failure::Network(_) | Failure::Fenced => true,
             Failure::Status { status, .. } => *status == 429 || (500..=599).contains(status),
             Failure::Decode { .. }
             | Failure::InvalidToken

@@ -3,6 +3,7 @@
 use std::{fmt, sync::Arc, time::Duration};
 
 use super::{RetryPolicy, budget::Budget};
+use crate::fence::Fence;
 
 /// Receives one call per HTTP attempt, for metrics.
 pub trait RequestObserver: Send + Sync {
@@ -29,6 +30,9 @@ pub struct ClientOptions {
     pub observer: Option<Arc<dyn RequestObserver>>,
     /// Per-organisation rate limit; every attempt, retries included, spends from it.
     pub budget: Budget,
+    /// Writes (every method but GET) are sent only while this is open: a replica that may
+    /// no longer hold the leader lease changes nothing at grafana.com.
+    pub fence: Option<Fence>,
 }
 
 impl Default for ClientOptions {
@@ -44,6 +48,7 @@ impl Default for ClientOptions {
             user_agent: concat!("grafana-cloud-operator/", env!("CARGO_PKG_VERSION")).to_owned(),
             observer: None,
             budget: Budget::default(),
+            fence: None,
         }
     }
 }
@@ -60,6 +65,7 @@ impl fmt::Debug for ClientOptions {
             .field("user_agent", &self.user_agent)
             .field("observer", &self.observer.is_some())
             .field("budget", &self.budget)
+            .field("fence", &self.fence)
             .finish()
     }
 }

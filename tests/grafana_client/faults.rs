@@ -434,3 +434,30 @@ async fn a_list_whose_pages_never_end_is_an_error_not_a_truncated_list() {
     assert!(err.to_string().contains("after 100 pages"), "{err}");
     assert_eq!(server.hits(), 100);
 }
+
+#[tokio::test]
+async fn a_closed_fence_stops_writes_before_they_leave_the_process_but_not_reads() {
+    let server = FaultServer::start(vec![Reply::json(200, stack_json(1, "acme"))]).await;
+    let fence = grafana_cloud_operator::fence::Fence::closed();
+    let fenced = client(
+        &server.base_url(),
+        ClientOptions {
+            fence: Some(fence.clone()),
+            ..options()
+        },
+    );
+    let err = fenced
+        .create_stack(&token(), &new_stack("acme"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.category(), "fenced");
+    assert_eq!(server.hits(), 0, "a fenced write reached the server");
+    assert!(fenced.get_stack(&token(), "acme").await.unwrap().is_some());
+    assert_eq!(server.hits(), 1);
+    fence.open_until(Instant::now() + Duration::from_secs(60));
+    fenced
+        .create_stack(&token(), &new_stack("acme"))
+        .await
+        .unwrap();
+    assert_eq!(server.hits(), 2);
+}

@@ -166,6 +166,7 @@ async fn retire_previous_secret(
     if !matches!(secret::classify(existing, uid), Existing::Owned(_)) {
         return Ok(());
     }
+    ctx.check_fence()?;
     let api: Api<Secret> = Api::namespaced(ctx.kube.clone(), &prepared.namespace);
     match api.delete(previous, &Default::default()).await {
         Ok(_) => {}
@@ -394,6 +395,9 @@ impl Prepared {
         mut desired: Secret,
         dry_run: bool,
     ) -> Result<SecretWrite, Error> {
+        if !dry_run {
+            ctx.check_fence()?;
+        }
         let api: Api<Secret> = Api::namespaced(ctx.kube.clone(), &self.namespace);
         let params = PostParams {
             dry_run,
