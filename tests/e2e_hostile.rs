@@ -80,6 +80,31 @@ async fn an_endless_retry_after_parks_one_key_and_the_operator_serves_everyone_e
         )
         .await
         .unwrap();
+    // More hostile input beside it: a template that renders megabytes, and a stack whose
+    // resync interval overflows every clock.
+    hostile_keys
+        .create(
+            &PostParams::default(),
+            &key(
+                "bomb",
+                json!({"role": "Viewer", "secretTemplate": {"data": {
+                    "big": "{% for i in range(90000) %}{{ token }}{% endfor %}"}}}),
+            ),
+        )
+        .await
+        .unwrap();
+    let hostile_stacks: Api<GrafanaStack> = env.api(&hostile);
+    hostile_stacks
+        .create(
+            &PostParams::default(),
+            &e2e::resource(
+                "GrafanaStack",
+                "forever",
+                json!({"slug": "foreverstack", "resyncInterval": "99999999999999999999h"}),
+            ),
+        )
+        .await
+        .unwrap();
     let parked = env
         .wait_for(
             &hostile_keys,
@@ -88,6 +113,20 @@ async fn an_endless_retry_after_parks_one_key_and_the_operator_serves_everyone_e
             reason_is("RateLimited"),
         )
         .await;
+    env.wait_for(
+        &hostile_keys,
+        "bomb",
+        "step 1: the template bomb is InvalidSpec",
+        reason_is("InvalidSpec"),
+    )
+    .await;
+    env.wait_for(
+        &hostile_stacks,
+        "forever",
+        "step 1: the stack with an absurd resync interval still gets Ready",
+        stack_ready,
+    )
+    .await;
     assert!(message(&parked).contains("429"), "{}", message(&parked));
 
     // The controller that handled the 429 must still be serving: new work, after the 429.
@@ -434,5 +473,77 @@ async fn deleting_a_stack_that_never_reached_grafana_does_not_hang() {
         env.sim.control().requests().is_empty(),
         "step 2: the delete called grafana.com: {:?}",
         env.sim.control().counters()
+    );
+}
+
+/// Step: a restart whose call grafana.com commits but answers 500 is not repeated, however
+/// many passes follow: the value is recorded before the call.
+#[tokio::test]
+async fn a_restart_is_never_repeated_after_an_unclear_answer() {
+    let env = Env::start().await;
+    let ns = env.namespace("restart").await;
+    let stacks: Api<GrafanaStack> = env.api(&ns);
+    stacks
+        .create(
+            &PostParams::default(),
+            &support::stack("main", "restartonce"),
+        )
+        .await
+        .unwrap();
+    env.wait_for(&stacks, "main", "step 1: Ready", stack_ready)
+        .await;
+    env.sim.control().inject(
+        Fault::error_after(500)
+            .on("POST", "/api/instances/{slug}/restart")
+            .times(1),
+    );
+    stacks
+        .patch(
+            "main",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({"metadata": {"annotations": {
+                "grafanacloud.operator.dev/restart-requested-at": "2026-12-01T10:00:00Z"}}})),
+        )
+        .await
+        .unwrap();
+    env.wait_for(
+        &stacks,
+        "main",
+        "step 2: the restart value is recorded",
+        |s| {
+            s.status
+                .as_ref()
+                .and_then(|st| st.last_restart_request.as_deref())
+                == Some("2026-12-01T10:00:00Z")
+        },
+    )
+    .await;
+    env.eventually("step 2: grafana.com restarted the stack", || {
+        env.sim.control().stack("restartonce").unwrap().restarts == 1
+    })
+    .await;
+    // The failed answer makes the pass fail and retry; later passes must not restart again.
+    env.wait_for(
+        &stacks,
+        "main",
+        "step 3: Ready again after the retry",
+        stack_ready,
+    )
+    .await;
+    stacks
+        .patch(
+            "main",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({"metadata": {"labels": {"poke": "1"}}})),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        env.sim
+            .control()
+            .count("POST", "/api/instances/{slug}/restart"),
+        1,
+        "step 3: the restart was sent again"
     );
 }
