@@ -145,7 +145,7 @@ pub struct GrafanaStackStatus {
     /// are ever updated or deleted.
     #[serde(default)]
     pub managed: bool,
-    /// When the operator last asked grafana.com to create the stack, recorded before the
+    /// When the operator first asked grafana.com to create the stack, recorded before the
     /// call. A resource deleted without it and without an `id` never reached grafana.com, so
     /// its finalizer goes at once, without any call.
     #[serde(default, skip_serializing_if = "Option::is_none")]

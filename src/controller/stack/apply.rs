@@ -86,9 +86,10 @@ async fn converge(
     };
     let mut remote = match existing {
         None => {
+            // The first attempt is what counts; later ones (a reserved slug, say) write nothing.
             let now = Timestamp::now().to_string();
             record_before_call(ctx, obj, status, |s| {
-                s.create_attempted_at = Some(now.clone());
+                s.create_attempted_at.get_or_insert_with(|| now.clone());
             })
             .await?;
             create(obj, ctx, &creds, &uid).await?
