@@ -53,17 +53,7 @@ async fn a_leader_paused_past_its_lease_changes_nothing_when_it_resumes() {
     .await;
     let ns = env.namespace("fenced").await;
     let api: Api<GrafanaCloudApiKey> = env.api(&ns);
-    let mut a = env.spawn_operator("a", ARGS);
-    let mut b = env.spawn_operator("b", ARGS);
-    env.eventually("step 1: one replica leads", || {
-        a.read_log().contains("became the leader") || b.read_log().contains("became the leader")
-    })
-    .await;
-    let (leader, standby) = if a.read_log().contains("became the leader") {
-        (&mut a, &mut b)
-    } else {
-        (&mut b, &mut a)
-    };
+    let (leader, standby) = env.leader_and_standby(ARGS).await;
 
     let names: Vec<String> = (0..6).map(|i| format!("key-{i}")).collect();
     for name in &names {
@@ -78,7 +68,7 @@ async fn a_leader_paused_past_its_lease_changes_nothing_when_it_resumes() {
         env.sim.control().count("POST", KEYS) >= 1
     })
     .await;
-    signal(leader, "STOP");
+    signal(&leader, "STOP");
 
     env.eventually("step 3: the standby takes over", || {
         standby.read_log().contains("became the leader")
@@ -91,7 +81,7 @@ async fn a_leader_paused_past_its_lease_changes_nothing_when_it_resumes() {
     .await;
 
     let before = env.sim.control().requests().len();
-    signal(leader, "CONT");
+    signal(&leader, "CONT");
     env.eventually(
         "step 4: the resumed replica notices it no longer leads",
         || {

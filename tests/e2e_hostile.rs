@@ -11,7 +11,7 @@ mod support;
 
 use std::time::Duration;
 
-use e2e::{CREDENTIALS, Env, ORG, OTHER_ORG, OTHER_TOKEN, ready_of};
+use e2e::{CREDENTIALS, Env, ORG, OTHER_ORG, OTHER_TOKEN, has_reason, is_ready};
 use grafana_cloud_operator::crd::{GrafanaCloudApiKey, GrafanaStack};
 use grafana_cloud_simulator::Fault;
 use k8s_openapi::api::core::v1::{ResourceQuota, Secret};
@@ -22,22 +22,6 @@ use kube::{
 };
 use serde_json::json;
 use support::{KEYS, STACK_KEYS, key, live_org_token, ready, reason_is};
-
-fn stack_ready(s: &GrafanaStack) -> bool {
-    s.status
-        .as_ref()
-        .and_then(|st| ready_of(&st.conditions))
-        .is_some_and(|(st, _)| st == "True")
-}
-
-fn stack_reason_is(reason: &'static str) -> impl Fn(&GrafanaStack) -> bool {
-    move |s| {
-        s.status
-            .as_ref()
-            .and_then(|st| ready_of(&st.conditions))
-            .is_some_and(|(_, r)| r == reason)
-    }
-}
 
 fn message(k: &GrafanaCloudApiKey) -> String {
     let status = k.status.as_ref().unwrap();
@@ -124,7 +108,7 @@ async fn an_endless_retry_after_parks_one_key_and_the_operator_serves_everyone_e
         &hostile_stacks,
         "forever",
         "step 1: the stack with an absurd resync interval still gets Ready",
-        stack_ready,
+        is_ready,
     )
     .await;
     assert!(message(&parked).contains("429"), "{}", message(&parked));
@@ -155,7 +139,7 @@ async fn an_endless_retry_after_parks_one_key_and_the_operator_serves_everyone_e
         &stacks,
         "calm",
         "step 2: a stack in another namespace gets Ready after the 429",
-        stack_ready,
+        is_ready,
     )
     .await;
 
@@ -214,7 +198,7 @@ async fn a_refused_secret_creates_no_key_and_says_what_refused_it() {
         .create(&PostParams::default(), &support::stack("main", "quotamain"))
         .await
         .unwrap();
-    env.wait_for(&stacks, "main", "step 1: the stack is Ready", stack_ready)
+    env.wait_for(&stacks, "main", "step 1: the stack is Ready", is_ready)
         .await;
     no_more_secrets(&env, &ns).await;
 
@@ -453,7 +437,7 @@ async fn deleting_a_stack_that_never_reached_grafana_does_not_hang() {
         "orphan",
         "step 1: CredentialsNotFound, with the finalizer in place",
         |s| {
-            stack_reason_is("CredentialsNotFound")(s)
+            has_reason("CredentialsNotFound")(s)
                 && s.metadata
                     .finalizers
                     .as_ref()
@@ -490,7 +474,7 @@ async fn a_restart_is_never_repeated_after_an_unclear_answer() {
         )
         .await
         .unwrap();
-    env.wait_for(&stacks, "main", "step 1: Ready", stack_ready)
+    env.wait_for(&stacks, "main", "step 1: Ready", is_ready)
         .await;
     env.sim.control().inject(
         Fault::error_after(500)
@@ -527,7 +511,7 @@ async fn a_restart_is_never_repeated_after_an_unclear_answer() {
         &stacks,
         "main",
         "step 3: Ready again after the retry",
-        stack_ready,
+        is_ready,
     )
     .await;
     stacks

@@ -52,17 +52,7 @@ async fn failover_hands_leadership_over_within_the_lease() {
     .await;
     let ns = env.namespace("ha").await;
     let api: Api<GrafanaStack> = env.api(&ns);
-    let mut a = env.spawn_operator("a", LEASE);
-    let mut b = env.spawn_operator("b", LEASE);
-    env.eventually("one replica leads", || {
-        a.read_log().contains("became the leader") || b.read_log().contains("became the leader")
-    })
-    .await;
-    let (leader, standby) = if a.read_log().contains("became the leader") {
-        (&mut a, &mut b)
-    } else {
-        (&mut b, &mut a)
-    };
+    let (mut leader, standby) = env.leader_and_standby(LEASE).await;
 
     api.create(&PostParams::default(), &stack("first", "hafirst"))
         .await

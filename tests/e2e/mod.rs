@@ -133,6 +133,22 @@ impl Env {
         ChildProcess::spawn(cmd, log).expect("start the operator")
     }
 
+    /// Starts two operator processes `a` and `b` with `args` and waits until one leads:
+    /// returns `(leader, standby)`.
+    pub async fn leader_and_standby(&self, args: &[&str]) -> (ChildProcess, ChildProcess) {
+        let a = self.spawn_operator("a", args);
+        let b = self.spawn_operator("b", args);
+        self.eventually("one replica leads", || {
+            a.read_log().contains("became the leader") || b.read_log().contains("became the leader")
+        })
+        .await;
+        if a.read_log().contains("became the leader") {
+            (a, b)
+        } else {
+            (b, a)
+        }
+    }
+
     /// Kills the operator at once, as a crash would.
     pub fn kill_operator(&mut self) {
         if let Some(mut op) = self.operator.take() {
@@ -383,6 +399,33 @@ pub fn repo() -> PathBuf {
 pub fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// A custom resource with a status that carries conditions.
+pub trait Conditioned {
+    fn conditions(&self) -> &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition];
+}
+
+impl Conditioned for grafana_cloud_operator::crd::GrafanaStack {
+    fn conditions(&self) -> &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition] {
+        self.status.as_ref().map_or(&[], |s| &s.conditions)
+    }
+}
+
+impl Conditioned for grafana_cloud_operator::crd::GrafanaCloudApiKey {
+    fn conditions(&self) -> &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition] {
+        self.status.as_ref().map_or(&[], |s| &s.conditions)
+    }
+}
+
+/// Whether the resource is Ready.
+pub fn is_ready<K: Conditioned>(obj: &K) -> bool {
+    ready_of(obj.conditions()).is_some_and(|(status, _)| status == "True")
+}
+
+/// A check that the Ready condition has `reason`.
+pub fn has_reason<K: Conditioned>(reason: &'static str) -> impl Fn(&K) -> bool {
+    move |obj| ready_of(obj.conditions()).is_some_and(|(_, r)| r == reason)
 }
 
 /// The Ready condition's `(status, reason)`, if present.
