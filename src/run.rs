@@ -7,7 +7,12 @@ use tracing::{error, info};
 
 use crate::{
     cli::RunArgs,
-    controller::{self, Config, Context, Shutdown, credentials::DefaultCredentials},
+    controller::{
+        self, Config, Context, Shutdown,
+        credentials::DefaultCredentials,
+        shell::{self, ManagedKind},
+    },
+    crd::{GrafanaCloudApiKey, GrafanaStack},
     fence::Fence,
     grafana::{ClientOptions, GrafanaClient, budget::Budget},
     http::{self, Readiness},
@@ -237,26 +242,27 @@ struct Controllers {
 impl Controllers {
     /// Starts every controller over every watched scope.
     fn spawn(ctx: &Arc<Context>, scopes: &[Option<String>], shutdown: &Shutdown) -> Self {
-        let mut tasks = Vec::new();
+        let mut controllers = Self { tasks: Vec::new() };
         for scope in scopes {
-            tasks.push((
-                "GrafanaStack",
-                tokio::spawn(controller::stack::run(
-                    ctx.clone(),
-                    scope.clone(),
-                    shutdown.clone(),
-                )),
-            ));
-            tasks.push((
-                "GrafanaCloudApiKey",
-                tokio::spawn(controller::apikey::run(
-                    ctx.clone(),
-                    scope.clone(),
-                    shutdown.clone(),
-                )),
-            ));
+            controllers.start::<GrafanaStack>(ctx, scope, shutdown);
+            controllers.start::<GrafanaCloudApiKey>(ctx, scope, shutdown);
         }
-        Self { tasks }
+        controllers
+    }
+
+    /// Starts the controller of kind `K` over `scope`.
+    fn start<K: ManagedKind>(
+        &mut self,
+        ctx: &Arc<Context>,
+        scope: &Option<String>,
+        shutdown: &Shutdown,
+    ) {
+        let task = tokio::spawn(shell::run::<K>(
+            ctx.clone(),
+            scope.clone(),
+            shutdown.clone(),
+        ));
+        self.tasks.push((K::KIND, task));
     }
 
     /// Resolves with the kind of the first controller that ends, by returning or panicking.

@@ -7,6 +7,7 @@ pub mod credentials;
 pub mod error;
 pub mod requeue;
 pub mod secret;
+pub mod shell;
 pub mod snapshot;
 pub mod stack;
 mod status;

@@ -15,6 +15,7 @@ use k8s_openapi::{apimachinery::pkg::apis::meta::v1::Condition, jiff::Timestamp}
 use super::{
     Context, Error,
     conditions::{self, Readiness},
+    shell::ManagedKind,
 };
 use crate::crd::{GrafanaCloudApiKeyStatus, GrafanaStackStatus};
 
@@ -97,20 +98,16 @@ impl Conditioned for GrafanaCloudApiKeyStatus {
 pub async fn conclude<K, S>(
     ctx: &Context,
     obj: &K,
-    kind: &'static str,
     current: Option<&S>,
     mut next: S,
     readiness: &Readiness,
 ) -> Result<(), Error>
 where
-    K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + Debug,
+    K: ManagedKind,
     S: Conditioned + Serialize + PartialEq,
 {
     ctx.metrics
-        .set_ready(kind, &obj.uid().unwrap_or_default(), readiness.ready);
+        .set_ready(K::KIND, &obj.uid().unwrap_or_default(), readiness.ready);
     let previous = current.map(Conditioned::conditions).unwrap_or_default();
     ctx.event_on_new_failure(obj, previous, readiness).await;
     let conditions = conditions::with_ready(

@@ -18,25 +18,13 @@ use kube::{
 };
 use serde::de::DeserializeOwned;
 
-use crate::crd::{CredentialsRef, GrafanaCloudApiKey, GrafanaStack};
+use crate::crd::CredentialsRef;
 
 use super::credentials::DefaultCredentials;
 
 /// A resource that names a credentials Secret.
 pub trait UsesCredentials: Resource<DynamicType = ()> + Clone + 'static {
     fn credentials(&self) -> Option<&CredentialsRef>;
-}
-
-impl UsesCredentials for GrafanaStack {
-    fn credentials(&self) -> Option<&CredentialsRef> {
-        self.spec.credentials.as_ref()
-    }
-}
-
-impl UsesCredentials for GrafanaCloudApiKey {
-    fn credentials(&self) -> Option<&CredentialsRef> {
-        self.spec.credentials.as_ref()
-    }
 }
 
 /// The resources in `store` whose token comes from `secret`: those naming it in their own

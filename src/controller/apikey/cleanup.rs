@@ -10,7 +10,6 @@ use kube::{
 };
 
 use super::{
-    apply::KIND,
     claim,
     desired::{self, KeyKind},
 };
@@ -18,14 +17,17 @@ use crate::{
     controller::{
         Context, Error,
         conditions::{self, Readiness, Reason},
-        credentials, status,
+        credentials,
+        shell::ManagedKind,
+        status,
     },
     crd::{DeletionPolicy, GrafanaCloudApiKey},
 };
 
 pub async fn cleanup(obj: &GrafanaCloudApiKey, ctx: &Context) -> Result<Action, Error> {
     let action = release(obj, ctx).await?;
-    ctx.metrics.forget(KIND, &obj.uid().unwrap_or_default());
+    ctx.metrics
+        .forget(GrafanaCloudApiKey::KIND, &obj.uid().unwrap_or_default());
     ctx.metrics
         .set_key_expiry(&obj.namespace().unwrap_or_default(), &obj.name_any(), None);
     Ok(action)

@@ -11,52 +11,66 @@ mod claim;
 mod cleanup;
 pub mod desired;
 pub mod org;
+mod outcome;
 pub mod stack_key;
+mod target;
 
 use std::sync::Arc;
 
+use k8s_openapi::api::core::v1::Secret;
 use kube::{
     Api, ResourceExt,
     runtime::{
+        Controller,
         controller::Action,
-        finalizer::{Event as FinalizerEvent, finalizer},
         reflector::{ObjectRef, Store},
+        watcher,
     },
 };
-use tracing::{Instrument, info_span};
 
-use crate::crd::{FINALIZER, GrafanaCloudApiKey, GrafanaStack, MANAGED_BY_LABEL, MANAGED_BY_VALUE};
+use crate::crd::{
+    CredentialsRef, GrafanaCloudApiKey, GrafanaStack, MANAGED_BY_LABEL, MANAGED_BY_VALUE,
+};
 
-use super::{Context, Error};
+use super::{Context, Error, shell::ManagedKind, watch::UsesCredentials};
 
-/// Reconciles one GrafanaCloudApiKey: converge it, or clean up when it is being deleted.
-pub async fn reconcile(obj: Arc<GrafanaCloudApiKey>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let namespace = obj.namespace().ok_or(Error::MissingNamespace)?;
-    let span = info_span!(
-        "reconcile",
-        kind = "GrafanaCloudApiKey",
-        namespace = %namespace,
-        name = %obj.name_any(),
-        reconcile_id = %uuid::Uuid::new_v4(),
-    );
-    let started = std::time::Instant::now();
-    let result = super::unwinding_to_error(async {
-        let api: Api<GrafanaCloudApiKey> = Api::namespaced(ctx.kube.clone(), &namespace);
-        finalizer(&api, FINALIZER, obj, |event| async {
-            match event {
-                FinalizerEvent::Apply(obj) => apply::apply(&obj, &ctx).await,
-                FinalizerEvent::Cleanup(obj) => cleanup::cleanup(&obj, &ctx).await,
-            }
-        })
-        .await
-        .map_err(|err| Error::Finalizer(Box::new(err)))
-    })
-    .instrument(span)
-    .await;
-    let failure = result.as_ref().err().map(Error::category);
-    ctx.metrics
-        .reconciled(apply::KIND, started.elapsed(), failure);
-    result
+impl UsesCredentials for GrafanaCloudApiKey {
+    fn credentials(&self) -> Option<&CredentialsRef> {
+        self.spec.credentials.as_ref()
+    }
+}
+
+impl ManagedKind for GrafanaCloudApiKey {
+    const KIND: &'static str = "GrafanaCloudApiKey";
+
+    async fn apply(obj: &Self, ctx: &Context) -> Result<Action, Error> {
+        apply::apply(obj, ctx).await
+    }
+
+    async fn cleanup(obj: &Self, ctx: &Context) -> Result<Action, Error> {
+        cleanup::cleanup(obj, ctx).await
+    }
+
+    /// The Secrets it writes (by the managed-by label only) and the GrafanaStacks the keys
+    /// reference.
+    fn watches(
+        controller: Controller<Self>,
+        ctx: &Arc<Context>,
+        scope: Option<&str>,
+        store: &Store<Self>,
+    ) -> Controller<Self> {
+        let owned: Api<Secret> = super::scoped_api(&ctx.kube, scope);
+        let stacks: Api<GrafanaStack> = super::scoped_api(&ctx.kube, scope);
+        let managed = format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}");
+        let store = store.clone();
+        controller
+            .owns(owned, watcher::Config::default().labels(&managed))
+            .watches(
+                stacks,
+                watcher::Config::default().any_semantic(),
+                move |stack| keys_of_stack(&store, &stack),
+            )
+    }
 }
 
 /// The keys in `store` that reference `stack`, for the GrafanaStack watch.
@@ -73,42 +87,6 @@ pub fn keys_of_stack(
         .filter(|key| desired::references_stack(key, &namespace, &name))
         .map(|key| ObjectRef::from_obj(key.as_ref()))
         .collect()
-}
-
-/// Runs the GrafanaCloudApiKey controller over `scope` (one namespace, or all) until
-/// `shutdown`. It watches the Secrets it writes (by the managed-by label only), the
-/// credentials Secrets (metadata only) and the GrafanaStacks the keys reference.
-pub async fn run(ctx: Arc<Context>, scope: Option<String>, shutdown: super::Shutdown) {
-    use futures::StreamExt;
-    use k8s_openapi::api::core::v1::Secret;
-    use kube::runtime::{Controller, controller, watcher};
-
-    let api: Api<GrafanaCloudApiKey> = super::scoped_api(&ctx.kube, scope.as_deref());
-    let owned: Api<Secret> = super::scoped_api(&ctx.kube, scope.as_deref());
-    let stacks: Api<GrafanaStack> = super::scoped_api(&ctx.kube, scope.as_deref());
-    let (store, changes) = super::trigger::spec_changes(api);
-    let stack_store = store.clone();
-    let managed = format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}");
-    let controller = Controller::for_stream(changes, store.clone())
-        .with_config(controller::Config::default().concurrency(ctx.config.concurrency))
-        .owns(owned, watcher::Config::default().labels(&managed));
-    let controller = super::watch::watch_credentials(
-        controller,
-        &ctx.kube,
-        scope.as_deref(),
-        ctx.config.default_credentials.clone(),
-        store,
-    );
-    controller
-        .watches(
-            stacks,
-            watcher::Config::default().any_semantic(),
-            move |stack| keys_of_stack(&stack_store, &stack),
-        )
-        .graceful_shutdown_on(shutdown)
-        .run(reconcile, super::error_policy, ctx)
-        .for_each(|result| async move { super::log_result("GrafanaCloudApiKey", result) })
-        .await;
 }
 
 #[cfg(test)]

@@ -7,9 +7,10 @@ use kube::runtime::events::EventType;
 use tracing::info;
 
 use super::{
-    apply::{self, Outcome, Prepared, SecretWrite},
     claim,
     desired::{self, KeyClaim, OrgPlan},
+    outcome::{self, Outcome},
+    target::{Prepared, SecretWrite},
 };
 use crate::{
     controller::{
@@ -197,7 +198,7 @@ pub(super) async fn converge(
             (record, token)
         }
         (plan, ..) => {
-            if let Some(waiting) = apply::namespace_terminating(ctx, &prepared.namespace).await {
+            if let Some(waiting) = outcome::namespace_terminating(ctx, &prepared.namespace).await {
                 return Ok(waiting);
             }
             // A Secret the API server would refuse costs no key, and no claim.

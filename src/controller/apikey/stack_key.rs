@@ -13,8 +13,9 @@ use kube::runtime::events::EventType;
 use tracing::info;
 
 use super::{
-    apply::{self, Outcome, Prepared, SecretWrite},
     desired::{self, StackKeyNeed},
+    outcome::{self, Outcome},
+    target::{Prepared, SecretWrite},
 };
 use crate::{
     controller::{
@@ -96,7 +97,7 @@ pub(super) async fn converge(
             (record, write)
         }
         (need, ..) => {
-            if let Some(waiting) = apply::namespace_terminating(ctx, &prepared.namespace).await {
+            if let Some(waiting) = outcome::namespace_terminating(ctx, &prepared.namespace).await {
                 return Ok(waiting);
             }
             let last_created = obj

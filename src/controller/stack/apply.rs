@@ -40,15 +40,7 @@ pub async fn apply(obj: &GrafanaStack, ctx: &Context) -> Result<Action, Error> {
         Ok(outcome) => outcome.readiness.clone(),
         Err(err) => Readiness::not_ready(err.reason(), err.condition_message()),
     };
-    status::conclude(
-        ctx,
-        obj,
-        "GrafanaStack",
-        obj.status.as_ref(),
-        next,
-        &readiness,
-    )
-    .await?;
+    status::conclude(ctx, obj, obj.status.as_ref(), next, &readiness).await?;
     if result.is_ok() {
         ctx.record_success(obj);
     }

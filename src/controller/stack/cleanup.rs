@@ -12,7 +12,9 @@ use crate::{
     controller::{
         self, Context, Error,
         conditions::{self, Readiness, Reason},
-        credentials, status,
+        credentials,
+        shell::ManagedKind,
+        status,
     },
     crd::{DeletionPolicy, GrafanaStack},
 };
@@ -29,7 +31,7 @@ pub async fn cleanup(obj: &GrafanaStack, ctx: &Context) -> Result<Action, Error>
         )
         .await;
         ctx.metrics
-            .forget("GrafanaStack", &obj.uid().unwrap_or_default());
+            .forget(GrafanaStack::KIND, &obj.uid().unwrap_or_default());
         return Ok(Action::await_change());
     }
     if obj.spec.deletion_policy == DeletionPolicy::Retain {
@@ -42,13 +44,13 @@ pub async fn cleanup(obj: &GrafanaStack, ctx: &Context) -> Result<Action, Error>
         )
         .await;
         ctx.metrics
-            .forget("GrafanaStack", &obj.uid().unwrap_or_default());
+            .forget(GrafanaStack::KIND, &obj.uid().unwrap_or_default());
         return Ok(Action::await_change());
     }
     match delete_remote(obj, ctx).await {
         Ok(()) => {
             ctx.metrics
-                .forget("GrafanaStack", &obj.uid().unwrap_or_default());
+                .forget(GrafanaStack::KIND, &obj.uid().unwrap_or_default());
             Ok(Action::await_change())
         }
         Err(err) => {

@@ -1,0 +1,211 @@
+//! The Secret a GrafanaCloudApiKey writes: what is known about it before any grafana.com
+//! call, the checks made before a create (templates, a server-side dry run), and the one
+//! write that stores the token.
+
+use k8s_openapi::{
+    api::core::v1::Secret, apimachinery::pkg::apis::meta::v1::OwnerReference, jiff::Timestamp,
+};
+use kube::{Api, api::PostParams};
+
+use crate::{
+    controller::{
+        Context, Error,
+        secret::{self, KeyRecord, Material, StackFacts, Target},
+        status,
+    },
+    crd::GrafanaCloudApiKey,
+    grafana::Token,
+};
+
+/// Whether a Secret write changed anything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretWrite {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+/// The target Secret and what is known about it before any grafana.com call.
+pub struct Prepared {
+    pub name: String,
+    pub namespace: String,
+    pub owner: OwnerReference,
+    /// The Secret as read at the start, when this resource controls it.
+    pub owned: Option<Secret>,
+}
+
+/// A stand-in for a token not created yet, as long as real ones, for checks made before the
+/// create call.
+struct Placeholder {
+    token: Token,
+    record: KeyRecord,
+}
+
+impl Placeholder {
+    fn new(key_name: &str) -> Self {
+        Self {
+            token: Token::new(format!("placeholder-token-{}", "0".repeat(160))),
+            record: KeyRecord {
+                name: key_name.to_string(),
+                id: "0".into(),
+                created_at: Timestamp::UNIX_EPOCH,
+                expires_at: None,
+                stack_id: None,
+            },
+        }
+    }
+
+    fn material<'a>(
+        &'a self,
+        org_slug: &'a str,
+        stack: Option<&'a StackFacts>,
+        stack_key: bool,
+    ) -> Material<'a> {
+        Material {
+            token: &self.token,
+            org_slug,
+            key: &self.record,
+            stack,
+            stack_key,
+        }
+    }
+}
+
+impl Prepared {
+    /// Renders the templates with a placeholder token, so that a template error is reported
+    /// before a key is created rather than after.
+    pub fn check_template(
+        &self,
+        obj: &GrafanaCloudApiKey,
+        org_slug: &str,
+        stack: Option<&StackFacts>,
+        key_name: &str,
+        stack_key: bool,
+    ) -> Result<(), secret::TemplateError> {
+        let Some(template) = &obj.spec.secret_template else {
+            return Ok(());
+        };
+        let placeholder = Placeholder::new(key_name);
+        secret::render(template, &placeholder.material(org_slug, stack, stack_key)).map(|_| ())
+    }
+
+    /// Asks the API server, with a server-side dry run, whether it would accept the Secret as
+    /// it will be written, with a placeholder token. Called right before a create call: a
+    /// Secret that admission, a quota or the size limit refuses costs no key at grafana.com.
+    pub async fn dry_run(
+        &self,
+        ctx: &Context,
+        obj: &GrafanaCloudApiKey,
+        org_slug: &str,
+        stack: Option<&StackFacts>,
+        key_name: &str,
+        stack_key: bool,
+    ) -> Result<(), Error> {
+        let placeholder = Placeholder::new(key_name);
+        let material = placeholder.material(org_slug, stack, stack_key);
+        let (desired, _) = self.desired(obj, &material);
+        self.submit(ctx, desired, true).await.map(|_| ())
+    }
+
+    /// The Secret to write, and the template error if the templates failed (the default
+    /// keys are written all the same).
+    fn desired(
+        &self,
+        obj: &GrafanaCloudApiKey,
+        material: &Material<'_>,
+    ) -> (Secret, Option<secret::TemplateError>) {
+        let template = obj.spec.secret_template.clone().unwrap_or_default();
+        let (rendered, template_error) = match secret::render(&template, material) {
+            Ok(rendered) => (rendered, None),
+            Err(err) => (secret::Rendered::default(), Some(err)),
+        };
+        let target = Target {
+            name: &self.name,
+            namespace: &self.namespace,
+            owner: self.owner.clone(),
+        };
+        (secret::build(target, material, &rendered), template_error)
+    }
+
+    /// Writes the whole Secret in one request: a create when it does not exist yet (which
+    /// fails rather than overwrite a Secret that appeared meanwhile), otherwise a replace
+    /// guarded by the resourceVersion read at the start.
+    pub async fn write(
+        &self,
+        ctx: &Context,
+        obj: &GrafanaCloudApiKey,
+        material: &Material<'_>,
+    ) -> Result<SecretWrite, Error> {
+        // A template that fails only with the real token still must not lose that token:
+        // write the default keys, then report the template error.
+        let (desired, template_error) = self.desired(obj, material);
+        let written = self.submit(ctx, desired, false).await?;
+        match template_error {
+            Some(err) => Err(Error::InvalidSpec {
+                reason: err.to_string(),
+            }),
+            None => Ok(written),
+        }
+    }
+
+    async fn submit(
+        &self,
+        ctx: &Context,
+        mut desired: Secret,
+        dry_run: bool,
+    ) -> Result<SecretWrite, Error> {
+        if !dry_run {
+            ctx.check_fence()?;
+        }
+        let api: Api<Secret> = Api::namespaced(ctx.kube.clone(), &self.namespace);
+        let params = PostParams {
+            dry_run,
+            field_manager: Some(status::FIELD_MANAGER.into()),
+        };
+        let written = match &self.owned {
+            Some(current) if secret::up_to_date(current, &desired) => Ok(SecretWrite::Unchanged),
+            Some(current) => {
+                desired.metadata.resource_version = current.metadata.resource_version.clone();
+                api.replace(&self.name, &params, &desired)
+                    .await
+                    .map(|_| SecretWrite::Updated)
+            }
+            None => api
+                .create(&params, &desired)
+                .await
+                .map(|_| SecretWrite::Created),
+        };
+        written.map_err(|source| secret_write_error(&self.namespace, &self.name, &desired, source))
+    }
+}
+
+/// The longest part of the API server's refusal message kept in status.
+const MAX_REFUSAL_CHARS: usize = 512;
+
+/// A failed Secret write. A refusal (admission, quota, size, permissions) is
+/// [`Error::SecretRejected`] with the API server's message, cut short and with any value of
+/// the Secret (an admission webhook may echo one) taken out; anything else may pass on retry.
+fn secret_write_error(namespace: &str, name: &str, desired: &Secret, source: kube::Error) -> Error {
+    match source {
+        kube::Error::Api(status) if matches!(status.code, 400 | 403 | 413 | 422) => {
+            let mut message = status.message;
+            let values = desired.data.iter().flat_map(|data| data.values());
+            for value in values.filter(|v| v.0.len() >= 8) {
+                if let Ok(text) = std::str::from_utf8(&value.0) {
+                    message = message.replace(text, "<redacted>");
+                }
+            }
+            Error::SecretRejected {
+                namespace: namespace.into(),
+                name: name.into(),
+                message: message.chars().take(MAX_REFUSAL_CHARS).collect(),
+            }
+        }
+        source => Error::WriteObject {
+            kind: "Secret",
+            namespace: namespace.into(),
+            name: name.into(),
+            source: source.into(),
+        },
+    }
+}

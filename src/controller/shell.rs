@@ -1,0 +1,106 @@
+//! The controller shell that every kind shares: the reconcile wrapper (span, timer, panic
+//! guard, finalizer, metrics) and the watch loop (spec changes, credentials Secrets, the
+//! kind's own watches). A kind plugs in by implementing [`ManagedKind`]; `run.rs` starts it
+//! with one line.
+
+use std::{fmt::Debug, future::Future, sync::Arc};
+
+use futures::StreamExt;
+use kube::{
+    Api, Resource, ResourceExt,
+    core::NamespaceResourceScope,
+    runtime::{
+        Controller, controller,
+        controller::Action,
+        finalizer::{Event as FinalizerEvent, finalizer},
+        reflector::Store,
+    },
+};
+use serde::{Serialize, de::DeserializeOwned};
+use tracing::{Instrument, info_span};
+
+use super::{Context, Error, Shutdown, watch::UsesCredentials};
+use crate::crd::FINALIZER;
+
+/// What the shell needs to know about a kind of resource it manages.
+pub trait ManagedKind:
+    UsesCredentials
+    + Resource<DynamicType = (), Scope = NamespaceResourceScope>
+    + Clone
+    + Debug
+    + DeserializeOwned
+    + Serialize
+    + Send
+    + Sync
+    + 'static
+{
+    /// The kind's name, as spans, metrics, log lines and messages show it.
+    const KIND: &'static str;
+
+    /// Converges one resource that is not being deleted.
+    fn apply(obj: &Self, ctx: &Context) -> impl Future<Output = Result<Action, Error>> + Send;
+
+    /// Cleans up after one resource that is being deleted; the finalizer goes once it
+    /// succeeds.
+    fn cleanup(obj: &Self, ctx: &Context) -> impl Future<Output = Result<Action, Error>> + Send;
+
+    /// Adds the kind's own watches (the Secrets it writes, the objects it references) to a
+    /// controller that already follows spec changes and credentials Secrets.
+    fn watches(
+        controller: Controller<Self>,
+        _ctx: &Arc<Context>,
+        _scope: Option<&str>,
+        _store: &Store<Self>,
+    ) -> Controller<Self> {
+        controller
+    }
+}
+
+/// Reconciles one resource: converge it, or clean up when it is being deleted.
+pub async fn reconcile<K: ManagedKind>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let namespace = obj.namespace().ok_or(Error::MissingNamespace)?;
+    let span = info_span!(
+        "reconcile",
+        kind = K::KIND,
+        namespace = %namespace,
+        name = %obj.name_any(),
+        reconcile_id = %uuid::Uuid::new_v4(),
+    );
+    let started = std::time::Instant::now();
+    let result = super::unwinding_to_error(async {
+        let api: Api<K> = Api::namespaced(ctx.kube.clone(), &namespace);
+        finalizer(&api, FINALIZER, obj, |event| async {
+            match event {
+                FinalizerEvent::Apply(obj) => K::apply(&obj, &ctx).await,
+                FinalizerEvent::Cleanup(obj) => K::cleanup(&obj, &ctx).await,
+            }
+        })
+        .await
+        .map_err(|err| Error::Finalizer(Box::new(err)))
+    })
+    .instrument(span)
+    .await;
+    let failure = result.as_ref().err().map(Error::category);
+    ctx.metrics.reconciled(K::KIND, started.elapsed(), failure);
+    result
+}
+
+/// Runs the controller of kind `K` over `scope` (one namespace, or all) until `shutdown`.
+pub async fn run<K: ManagedKind>(ctx: Arc<Context>, scope: Option<String>, shutdown: Shutdown) {
+    let api: Api<K> = super::scoped_api(&ctx.kube, scope.as_deref());
+    let (store, changes) = super::trigger::spec_changes(api);
+    let controller = Controller::for_stream(changes, store.clone())
+        .with_config(controller::Config::default().concurrency(ctx.config.concurrency));
+    let controller = K::watches(controller, &ctx, scope.as_deref(), &store);
+    super::watch::watch_credentials(
+        controller,
+        &ctx.kube,
+        scope.as_deref(),
+        ctx.config.default_credentials.clone(),
+        store,
+    )
+    .graceful_shutdown_on(shutdown)
+    .run(reconcile::<K>, super::error_policy, ctx)
+    .for_each(|result| async move { super::log_result(K::KIND, result) })
+    .await;
+}
