@@ -120,3 +120,34 @@ where
     next.set_observed_generation(obj.meta().generation);
     write_if_changed(ctx, obj, current, &next).await
 }
+
+/// Says what a delete waits for while the finalizer stays: a Warning event, and the Ready
+/// condition with `reason` and `message` in one status write (skipped when unchanged).
+pub async fn report_pending_delete<K, S>(
+    ctx: &Context,
+    obj: &K,
+    current: Option<&S>,
+    reason: conditions::Reason,
+    message: String,
+) -> Result<(), Error>
+where
+    K: ManagedKind,
+    S: Conditioned + Serialize + PartialEq + Clone + Default,
+{
+    ctx.event(
+        obj,
+        kube::runtime::events::EventType::Warning,
+        reason.as_str(),
+        "Delete",
+        message.clone(),
+    )
+    .await;
+    let mut next = current.cloned().unwrap_or_default();
+    next.set_conditions(conditions::with_ready(
+        next.conditions(),
+        &Readiness::not_ready(reason, message),
+        obj.meta().generation,
+        Timestamp::now(),
+    ));
+    write_if_changed(ctx, obj, current, &next).await
+}

@@ -3,7 +3,6 @@
 //! cannot be revoked through the API and expire on their own. The Secret goes with the
 //! resource through its ownerReference.
 
-use k8s_openapi::jiff::Timestamp;
 use kube::{
     ResourceExt,
     runtime::{controller::Action, events::EventType},
@@ -14,13 +13,7 @@ use super::{
     desired::{self, KeyKind},
 };
 use crate::{
-    controller::{
-        Context, Error,
-        conditions::{self, Readiness, Reason},
-        credentials,
-        shell::ManagedKind,
-        status,
-    },
+    controller::{Context, Error, conditions::Reason, credentials, shell::ManagedKind, status},
     crd::{DeletionPolicy, GrafanaCloudApiKey},
 };
 
@@ -86,22 +79,8 @@ async fn release(obj: &GrafanaCloudApiKey, ctx: &Context) -> Result<Action, Erro
                  retrying. Set spec.deletionPolicy: Retain to remove the resource and keep the key",
                 err.condition_message()
             );
-            ctx.event(
-                obj,
-                EventType::Warning,
-                Reason::Deleting.as_str(),
-                "Delete",
-                message.clone(),
-            )
-            .await;
-            let mut next = current.clone();
-            next.conditions = conditions::with_ready(
-                &next.conditions,
-                &Readiness::not_ready(Reason::Deleting, message),
-                obj.metadata.generation,
-                Timestamp::now(),
-            );
-            status::write_if_changed(ctx, obj, obj.status.as_ref(), &next).await?;
+            status::report_pending_delete(ctx, obj, obj.status.as_ref(), Reason::Deleting, message)
+                .await?;
             Err(err)
         }
     }

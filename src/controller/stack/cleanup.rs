@@ -1,7 +1,6 @@
 //! Deleting a GrafanaStack: remove the remote stack when the policy says so and the operator
 //! manages it, and always say in status and events what the delete is waiting for.
 
-use k8s_openapi::jiff::Timestamp;
 use kube::{
     ResourceExt,
     runtime::{controller::Action, events::EventType},
@@ -10,11 +9,7 @@ use kube::{
 use super::desired::{self, Ownership};
 use crate::{
     controller::{
-        self, Context, Error,
-        conditions::{self, Readiness, Reason},
-        credentials,
-        shell::ManagedKind,
-        status,
+        self, Context, Error, conditions::Reason, credentials, shell::ManagedKind, status,
     },
     crd::{DeletionPolicy, GrafanaStack},
 };
@@ -64,22 +59,7 @@ pub async fn cleanup(obj: &GrafanaStack, ctx: &Context) -> Result<Action, Error>
                  the resource and keep the stack",
                 err.condition_message()
             );
-            ctx.event(
-                obj,
-                EventType::Warning,
-                reason.as_str(),
-                "Delete",
-                message.clone(),
-            )
-            .await;
-            let mut next = obj.status.clone().unwrap_or_default();
-            next.conditions = conditions::with_ready(
-                &next.conditions,
-                &Readiness::not_ready(reason, message),
-                obj.metadata.generation,
-                Timestamp::now(),
-            );
-            status::write_if_changed(ctx, obj, obj.status.as_ref(), &next).await?;
+            status::report_pending_delete(ctx, obj, obj.status.as_ref(), reason, message).await?;
             Err(err)
         }
     }
