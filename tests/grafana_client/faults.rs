@@ -378,25 +378,21 @@ async fn refused_connections_name_the_cause_and_are_retried_even_for_creates() {
 
 #[tokio::test]
 async fn an_enormous_retry_after_is_capped_at_an_hour_without_a_panic() {
-    let server = FaultServer::start(vec![
-        Reply::error(429, "TooManyRequests", "slow down")
-            .header("retry-after", "99999999999999999999999"),
-    ])
-    .await;
-    let err = client(&server.base_url(), options())
-        .get_stack(&token(), "acme")
-        .await
-        .unwrap_err();
-    assert_eq!(err.retry_after(), Some(Duration::from_secs(3600)));
-    let server = FaultServer::start(vec![
-        Reply::error(429, "TooManyRequests", "slow down").header("retry-after", "1e30"),
-    ])
-    .await;
-    let err = client(&server.base_url(), options())
-        .get_stack(&token(), "acme")
-        .await
-        .unwrap_err();
-    assert_eq!(err.retry_after(), Some(Duration::from_secs(3600)));
+    for header in ["99999999999999999999999", "1e30"] {
+        let server = FaultServer::start(vec![
+            Reply::error(429, "TooManyRequests", "slow down").header("retry-after", header),
+        ])
+        .await;
+        let err = client(&server.base_url(), options())
+            .get_stack(&token(), "acme")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.retry_after(),
+            Some(Duration::from_secs(3600)),
+            "Retry-After: {header}"
+        );
+    }
 }
 
 #[tokio::test]

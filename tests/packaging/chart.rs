@@ -360,22 +360,17 @@ fn the_network_policy_is_off_by_default_and_opens_only_what_the_operator_uses() 
     assert!(all_of(&render(None, &[]), "NetworkPolicy").is_empty());
     let docs = render(None, &["networkPolicy.enabled=true"]);
     let policy = one_of(&docs, "NetworkPolicy");
-    let ingress_ports: Vec<u64> = policy["spec"]["ingress"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .flat_map(|rule| rule["ports"].as_sequence().unwrap().iter())
-        .filter_map(|port| port["port"].as_u64())
-        .collect();
-    assert_eq!(ingress_ports, [8080, 8081], "metrics and health only");
-    let egress_ports: Vec<u64> = policy["spec"]["egress"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .flat_map(|rule| rule["ports"].as_sequence().unwrap().iter())
-        .filter_map(|port| port["port"].as_u64())
-        .collect();
-    assert_eq!(egress_ports, [53, 53, 443, 6443], "DNS and HTTPS only");
+    let ports = |direction: &str| -> Vec<u64> {
+        policy["spec"][direction]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .flat_map(|rule| rule["ports"].as_sequence().unwrap().iter())
+            .filter_map(|port| port["port"].as_u64())
+            .collect()
+    };
+    assert_eq!(ports("ingress"), [8080, 8081], "metrics and health only");
+    assert_eq!(ports("egress"), [53, 53, 443, 6443], "DNS and HTTPS only");
     let selected = &policy["spec"]["podSelector"]["matchLabels"];
     let pod_labels = &one_of(&docs, "Deployment")["spec"]["template"]["metadata"]["labels"];
     for (key, value) in selected.as_mapping().unwrap() {

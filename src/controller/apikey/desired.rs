@@ -7,7 +7,10 @@ use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use kube::ResourceExt;
 
 use crate::{
-    controller::secret::{KeyRecord, StackFacts},
+    controller::{
+        requeue,
+        secret::{KeyRecord, StackFacts},
+    },
     crd::{self, GrafanaCloudApiKey, GrafanaCloudApiKeyStatus, GrafanaStack},
     grafana::{self, OrgApiKey},
 };
@@ -110,7 +113,7 @@ pub fn renew_before(obj: &GrafanaCloudApiKey) -> Result<Option<Duration>, String
     let Some(rotation) = &obj.spec.rotation else {
         return Ok(None);
     };
-    let before = humantime::parse_duration(&rotation.renew_before).map_err(|_| {
+    let before = requeue::parse(&rotation.renew_before).ok_or_else(|| {
         format!(
             "rotation.renewBefore {:?} is not a duration such as 1h or 30m",
             rotation.renew_before
@@ -240,6 +243,12 @@ impl KeyClaim {
     }
 }
 
+/// Whether the Secret's record is exactly this remote key: ownership beyond doubt, since the
+/// record is written only after the key exists.
+pub fn records(stored: Option<&KeyRecord>, remote: &OrgApiKey) -> bool {
+    stored.is_some_and(|s| s.name == remote.name && s.id == remote.id)
+}
+
 /// How long after its claim a create call can commit: the request budget's wait, retries
 /// and timeouts included.
 pub const CLAIM_WINDOW: SignedDuration = SignedDuration::from_mins(10);
@@ -255,7 +264,7 @@ pub fn owns_remote(
     stored: Option<&KeyRecord>,
     claim: Option<&KeyClaim>,
 ) -> bool {
-    if stored.is_some_and(|s| s.name == remote.name && s.id == remote.id) {
+    if records(stored, remote) {
         return true;
     }
     let Some(claim) = claim.filter(|c| c.name == remote.name) else {

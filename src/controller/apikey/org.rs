@@ -85,14 +85,9 @@ impl Local {
         desired::org_plan(remote, stored, self.has_token, ours)
     }
 
-    /// Whether the Secret records exactly this remote key: ownership beyond doubt, since
-    /// the record is written only after the key exists.
+    /// Whether the Secret records exactly this remote key (see [`desired::records`]).
     fn recorded(&self, remote: Option<&OrgApiKey>) -> bool {
-        remote.is_some_and(|r| {
-            self.stored
-                .as_ref()
-                .is_some_and(|s| s.name == r.name && s.id == r.id)
-        })
+        remote.is_some_and(|r| desired::records(self.stored.as_ref(), r))
     }
 }
 
