@@ -514,6 +514,14 @@ async fn a_restart_is_never_repeated_after_an_unclear_answer() {
         is_ready,
     )
     .await;
+    // A label change starts one more pass: wait until it has run, then count.
+    let passes = || {
+        env.operator_log()
+            .lines()
+            .filter(|l| l.contains("\"reconciled\"") && l.contains("/main.restart"))
+            .count()
+    };
+    let before = passes();
     stacks
         .patch(
             "main",
@@ -522,7 +530,10 @@ async fn a_restart_is_never_repeated_after_an_unclear_answer() {
         )
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    env.eventually("step 3: one more pass ran after the label change", || {
+        passes() > before
+    })
+    .await;
     assert_eq!(
         env.sim
             .control()
