@@ -114,7 +114,8 @@ async fn run(args: RunArgs, log_level: telemetry::LogLevelHandle) -> Result<(), 
         default_credentials: default_credentials(&args)?,
         fence: fence.clone(),
     };
-    let ctx = Context::new(kube, grafana, config, metrics.clone());
+    let cluster = Arc::new(controller::cluster::KubeCluster::new(kube.clone()));
+    let ctx = Context::new(cluster, grafana, config, metrics.clone());
 
     let readiness = Readiness::default();
     let (health_addr, health) =
@@ -165,7 +166,7 @@ async fn run(args: RunArgs, log_level: telemetry::LogLevelHandle) -> Result<(), 
                 duration: args.leader_election_lease_duration,
             };
             Some(
-                Leadership::start(ctx.kube.clone(), config, fence)
+                Leadership::start(kube.clone(), config, fence)
                     .await
                     .map_err(RunError::LeaderElection)?,
             )
@@ -173,7 +174,7 @@ async fn run(args: RunArgs, log_level: telemetry::LogLevelHandle) -> Result<(), 
     };
     // Standby replicas are ready too: they serve probes and metrics and take over on failover.
     readiness.set(true);
-    let outcome = lead(&ctx, &scopes, &shutdown, leadership.as_mut()).await;
+    let outcome = lead(&ctx, &kube, &scopes, &shutdown, leadership.as_mut()).await;
     readiness.set(false);
     ctx.metrics.set_leader(false);
     if let Some(leadership) = leadership {
@@ -187,6 +188,7 @@ async fn run(args: RunArgs, log_level: telemetry::LogLevelHandle) -> Result<(), 
 /// that still holds the lease and answers its probes would serve nobody.
 async fn lead(
     ctx: &Arc<Context>,
+    kube: &kube::Client,
     scopes: &[Option<String>],
     shutdown: &Shutdown,
     mut leadership: Option<&mut Leadership>,
@@ -202,7 +204,7 @@ async fn lead(
             }
         }
         ctx.metrics.set_leader(true);
-        let mut controllers = Controllers::spawn(ctx, scopes, shutdown);
+        let mut controllers = Controllers::spawn(ctx, kube, scopes, shutdown);
         let lost = async {
             match leadership.as_mut() {
                 Some(leadership) => leadership.lost().await,
@@ -237,30 +239,39 @@ async fn lead(
 /// The running controllers, each with the kind it serves.
 struct Controllers {
     tasks: Vec<(&'static str, tokio::task::JoinHandle<()>)>,
+    ctx: Arc<Context>,
+    kube: kube::Client,
+    shutdown: Shutdown,
 }
 
 impl Controllers {
     /// Starts every controller over every watched scope.
-    fn spawn(ctx: &Arc<Context>, scopes: &[Option<String>], shutdown: &Shutdown) -> Self {
-        let mut controllers = Self { tasks: Vec::new() };
+    fn spawn(
+        ctx: &Arc<Context>,
+        kube: &kube::Client,
+        scopes: &[Option<String>],
+        shutdown: &Shutdown,
+    ) -> Self {
+        let mut controllers = Self {
+            tasks: Vec::new(),
+            ctx: ctx.clone(),
+            kube: kube.clone(),
+            shutdown: shutdown.clone(),
+        };
         for scope in scopes {
-            controllers.start::<GrafanaStack>(ctx, scope, shutdown);
-            controllers.start::<GrafanaCloudApiKey>(ctx, scope, shutdown);
+            controllers.start::<GrafanaStack>(scope);
+            controllers.start::<GrafanaCloudApiKey>(scope);
         }
         controllers
     }
 
     /// Starts the controller of kind `K` over `scope`.
-    fn start<K: ManagedKind>(
-        &mut self,
-        ctx: &Arc<Context>,
-        scope: &Option<String>,
-        shutdown: &Shutdown,
-    ) {
+    fn start<K: ManagedKind>(&mut self, scope: &Option<String>) {
         let task = tokio::spawn(shell::run::<K>(
-            ctx.clone(),
+            self.ctx.clone(),
+            self.kube.clone(),
             scope.clone(),
-            shutdown.clone(),
+            self.shutdown.clone(),
         ));
         self.tasks.push((K::KIND, task));
     }

@@ -1,36 +1,45 @@
-//! API key scenarios against the grafana.com simulator over real HTTP, without Kubernetes:
-//! the controller's own decision, grafana.com and Secret-building functions, composed the
-//! way a reconcile composes them. The Secret here is the one the controller would write.
-//! `tests/e2e_apikey.rs` runs the same scenarios through the real operator binary and a real
-//! kube-apiserver.
+//! API key scenarios through the controllers' real `apply` and `cleanup`, against the
+//! grafana.com simulator over real HTTP, with an in-memory API server behind the cluster
+//! port (`tests/support/memory_cluster.rs`). `tests/e2e_apikey.rs` runs the same kind of
+//! scenarios through the real operator binary and a real kube-apiserver.
 #![allow(clippy::unwrap_used)]
 
 #[path = "support/captured_logs.rs"]
 mod captured_logs;
+#[path = "support/memory_cluster.rs"]
+mod memory_cluster;
 #[path = "apikey_scenarios/stack_keys.rs"]
 mod stack_keys;
 
-use std::time::Duration;
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use captured_logs::logs;
+use memory_cluster::MemoryCluster;
 
 use grafana_cloud_operator::{
     controller::{
-        apikey::{
-            desired::{self, OrgPlan},
-            org,
-        },
-        secret::{self, KeyRecord, Material, Rendered, Target},
+        Config, Context, Error,
+        conditions::{is_ready, ready_condition},
+        secret,
+        shell::ManagedKind,
     },
+    crd::{GrafanaCloudApiKey, GrafanaCloudApiKeyStatus},
+    fence::Fence,
     grafana::{ApiKeyRole, ClientOptions, GrafanaClient, Token},
+    metrics::Metrics,
 };
 use grafana_cloud_simulator::{Fault, Simulator};
 use k8s_openapi::{
-    api::core::v1::Secret, apimachinery::pkg::apis::meta::v1::OwnerReference, jiff::Timestamp,
+    ByteString,
+    api::core::v1::{Namespace, Secret},
 };
+use kube::api::ObjectMeta;
+use serde_json::json;
 
 const ORG: &str = "acme";
 const ADMIN_TOKEN: &str = "glc_scenario-admin-token-5d1e";
+const NS: &str = "team-a";
+/// The remote key name of the resource `metrics` in `team-a`.
 const NAME: &str = "team-a-metrics";
 const KEYS: &str = "/api/orgs/{org}/api-keys";
 
@@ -38,9 +47,16 @@ struct Env {
     sim: Simulator,
     grafana: GrafanaClient,
     token: Token,
+    cluster: MemoryCluster,
+    ctx: Arc<Context>,
 }
 
 async fn env() -> Env {
+    env_with_resync(Duration::from_secs(300)).await
+}
+
+/// The resync interval also bounds how old a shared list of keys may be.
+async fn env_with_resync(resync_interval: Duration) -> Env {
     logs();
     let sim = Simulator::builder()
         .org(ORG, ADMIN_TOKEN)
@@ -55,162 +71,247 @@ async fn env() -> Env {
         backoff_max: Duration::from_millis(50),
         ..ClientOptions::default()
     };
-    let grafana = GrafanaClient::new(sim.base_url().parse().unwrap(), options).unwrap();
+    let url = sim.base_url().parse().unwrap();
+    let grafana = GrafanaClient::new(url, options).unwrap();
+    let cluster = MemoryCluster::default();
+    cluster.put(&Namespace {
+        metadata: ObjectMeta {
+            name: Some(NS.into()),
+            ..ObjectMeta::default()
+        },
+        ..Namespace::default()
+    });
+    cluster.put(&Secret {
+        metadata: ObjectMeta {
+            name: Some("grafana-creds".into()),
+            namespace: Some(NS.into()),
+            ..ObjectMeta::default()
+        },
+        data: Some(BTreeMap::from([
+            ("token".into(), ByteString(ADMIN_TOKEN.into())),
+            ("orgSlug".into(), ByteString(ORG.into())),
+        ])),
+        ..Secret::default()
+    });
+    let config = Config {
+        resync_interval,
+        concurrency: 4,
+        default_credentials: None,
+        fence: Fence::always_open(),
+    };
+    let ctx = Context::new(
+        Arc::new(cluster.clone()),
+        grafana.clone(),
+        config,
+        Arc::new(Metrics::default()),
+    );
     Env {
         sim,
         grafana,
         token: Token::new(ADMIN_TOKEN),
+        cluster,
+        ctx,
     }
 }
 
-fn target() -> Target<'static> {
-    Target {
-        name: "metrics",
-        namespace: "team-a",
-        owner: OwnerReference {
-            api_version: "grafanacloud.operator.dev/v1alpha1".into(),
-            kind: "GrafanaCloudApiKey".into(),
-            name: "metrics".into(),
-            uid: "uid-1".into(),
-            controller: Some(true),
-            block_owner_deletion: Some(true),
-        },
-    }
-}
-
-fn org_secret(token: &Token, record: &KeyRecord) -> Secret {
-    let material = Material {
-        token,
-        org_slug: ORG,
-        key: record,
-        stack: None,
-        stack_key: false,
-    };
-    secret::build(target(), &material, &Rendered::default())
-}
-
-/// One org-key reconcile as the controller runs it, with the Secret it found (if any) and
-/// whether status claims the key name. Returns the Secret it would write, if it writes one.
-async fn reconcile_org(env: &Env, stored: Option<&Secret>, claimed: bool) -> Option<Secret> {
-    let token = stored.and_then(secret::stored_token);
-    let record = stored.and_then(secret::stored_record);
-    let claimed = claimed || record.as_ref().is_some_and(|r| r.name == NAME);
-    let remote = org::find(&env.grafana, &env.token, ORG, NAME)
-        .await
+impl Env {
+    /// Applies a GrafanaCloudApiKey named `name` in the test namespace.
+    fn put_key(&self, name: &str, spec: serde_json::Value) {
+        let mut spec = spec;
+        spec["credentials"] = json!({"secretName": "grafana-creds"});
+        let key: GrafanaCloudApiKey = serde_json::from_value(json!({
+            "apiVersion": "grafanacloud.operator.dev/v1alpha1",
+            "kind": "GrafanaCloudApiKey",
+            "metadata": {"name": name, "namespace": NS, "generation": 1},
+            "spec": spec,
+        }))
         .unwrap();
-    match desired::org_plan(remote.as_ref(), record.as_ref(), token.is_some(), claimed) {
-        OrgPlan::Keep | OrgPlan::Conflict => None,
-        OrgPlan::Create => Some(create_org(env, false).await),
-        OrgPlan::Recreate { delete_first } => Some(create_org(env, delete_first).await),
+        self.cluster.put(&key);
+    }
+
+    fn key(&self, name: &str) -> GrafanaCloudApiKey {
+        self.cluster.object(Some(NS), name).unwrap()
+    }
+
+    fn status(&self, name: &str) -> GrafanaCloudApiKeyStatus {
+        self.key(name).status.unwrap_or_default()
+    }
+
+    /// One reconcile pass of the real controller over the resource as the API server has
+    /// it now.
+    async fn pass(&self, name: &str) -> Result<(), Error> {
+        GrafanaCloudApiKey::apply(&self.key(name), &self.ctx)
+            .await
+            .map(|_| ())
+    }
+
+    async fn cleanup(&self, name: &str) -> Result<(), Error> {
+        GrafanaCloudApiKey::cleanup(&self.key(name), &self.ctx)
+            .await
+            .map(|_| ())
+    }
+
+    fn secret(&self, name: &str) -> Option<Secret> {
+        self.cluster.object(Some(NS), name)
+    }
+
+    /// The token in Secret `name`, which must exist and hold one.
+    fn secret_token(&self, name: &str) -> String {
+        let secret = self.secret(name).expect("the Secret exists");
+        secret::stored_token(&secret)
+            .expect("the Secret holds a token")
+            .expose()
+            .to_string()
+    }
+
+    /// The token the simulator issued for the single live org key, which must be the only one.
+    fn only_live_token(&self) -> String {
+        let keys = self.sim.control().org_keys(ORG);
+        assert_eq!(keys.len(), 1, "exactly one live org key");
+        assert_eq!(keys[0].name, NAME);
+        keys[0].token.expose().to_string()
+    }
+
+    fn ready_reason(&self, name: &str) -> String {
+        let status = self.status(name);
+        ready_condition(&status.conditions)
+            .map(|c| c.reason.clone())
+            .unwrap_or_default()
+    }
+
+    fn assert_no_token_leaked(&self) {
+        let logged = logs().text();
+        let events: String = self
+            .cluster
+            .events()
+            .iter()
+            .map(|e| e.note.clone())
+            .collect();
+        let status = serde_json::to_string(&self.status("metrics")).unwrap();
+        for token in self.sim.control().issued_tokens() {
+            for (place, text) in [("logs", &logged), ("events", &events), ("status", &status)] {
+                assert!(
+                    !text.contains(token.expose()),
+                    "a token reached the {place}"
+                );
+            }
+        }
+        assert!(!logged.contains(ADMIN_TOKEN), "the admin token was logged");
     }
 }
 
-async fn create_org(env: &Env, delete_first: bool) -> Secret {
-    let created = org::create(
-        &env.grafana,
-        &env.token,
-        ORG,
-        NAME,
-        ApiKeyRole::MetricsPublisher,
-        delete_first,
-    )
-    .await
-    .unwrap();
-    org_secret(&created.token, &org::record(&created, Timestamp::now()))
-}
-
-/// The token the simulator issued for the single live org key, which must be the only one.
-fn only_live_token(env: &Env) -> String {
-    let keys = env.sim.control().org_keys(ORG);
-    assert_eq!(keys.len(), 1, "exactly one live org key");
-    assert_eq!(keys[0].name, NAME);
-    keys[0].token.expose().to_string()
-}
-
-fn secret_token(secret: &Secret) -> String {
-    secret::stored_token(secret).unwrap().expose().to_string()
-}
-
-fn assert_no_token_logged(env: &Env) {
-    let logged = logs().text();
-    for token in env.sim.control().issued_tokens() {
-        assert!(!logged.contains(token.expose()), "a token was logged");
-    }
-    assert!(!logged.contains(ADMIN_TOKEN));
+fn org_key_spec() -> serde_json::Value {
+    json!({"role": "MetricsPublisher"})
 }
 
 #[tokio::test]
-async fn org_key_create_puts_the_issued_token_in_the_secret_and_a_second_pass_creates_nothing() {
+async fn org_key_create_puts_the_issued_token_in_the_secret_and_a_second_pass_writes_nothing() {
     let env = env().await;
-    let secret = reconcile_org(&env, None, false).await.unwrap();
-    assert_eq!(secret_token(&secret), only_live_token(&env));
-    let record = secret::stored_record(&secret).unwrap();
+    env.put_key("metrics", org_key_spec());
+    env.pass("metrics").await.unwrap();
+    assert!(
+        is_ready(&env.status("metrics").conditions),
+        "Ready after the first pass"
+    );
+    assert_eq!(env.secret_token("metrics"), env.only_live_token());
+    let record = secret::stored_record(&env.secret("metrics").unwrap()).unwrap();
     assert_eq!(record.name, NAME);
     assert_eq!(record.id, env.sim.control().org_keys(ORG)[0].id.to_string());
 
-    assert!(reconcile_org(&env, Some(&secret), true).await.is_none());
-    assert_eq!(env.sim.control().count("POST", KEYS), 1);
-    assert_eq!(
-        env.sim
-            .control()
-            .count("DELETE", "/api/orgs/{org}/api-keys/{name}"),
-        0
+    let writes = (
+        env.cluster.writes("Secret"),
+        env.cluster.writes("GrafanaCloudApiKey"),
     );
-    assert_no_token_logged(&env);
+    env.pass("metrics").await.unwrap();
+    assert_eq!(
+        env.sim.control().count("POST", KEYS),
+        1,
+        "the second pass created a key"
+    );
+    assert_eq!(
+        (
+            env.cluster.writes("Secret"),
+            env.cluster.writes("GrafanaCloudApiKey")
+        ),
+        writes,
+        "the second pass wrote to the API server"
+    );
+    env.assert_no_token_leaked();
 }
 
 #[tokio::test]
 async fn a_deleted_secret_gets_a_new_key_and_exactly_one_key_stays_live() {
     let env = env().await;
-    let first = reconcile_org(&env, None, false).await.unwrap();
-    // The Secret is gone; status still claims the key name.
-    let second = reconcile_org(&env, None, true).await.unwrap();
-    assert_ne!(secret_token(&second), secret_token(&first));
-    assert_eq!(secret_token(&second), only_live_token(&env));
-    assert_eq!(env.sim.control().count("POST", KEYS), 2);
+    env.put_key("metrics", org_key_spec());
+    env.pass("metrics").await.unwrap();
+    let first = env.secret_token("metrics");
+    env.cluster.remove::<Secret>(Some(NS), "metrics");
+    env.pass("metrics").await.unwrap();
+    assert_ne!(
+        env.secret_token("metrics"),
+        first,
+        "the lost token was reused"
+    );
+    assert_eq!(env.secret_token("metrics"), env.only_live_token());
+    // The shared list is older than the first key, so the first create of this pass is
+    // answered 409; the key is then looked up fresh, deleted by name and created again.
+    assert_eq!(
+        env.sim
+            .control()
+            .count("DELETE", "/api/orgs/{org}/api-keys/{name}"),
+        1
+    );
 }
 
 #[tokio::test]
 async fn a_crash_between_create_and_secret_write_converges_to_one_key_with_its_token() {
     let env = env().await;
+    env.put_key("metrics", org_key_spec());
+    // The create commits, but its answer is lost: the token never reaches a Secret.
     env.sim
         .control()
         .inject(Fault::error_after(500).on("POST", KEYS).times(1));
-    let err = org::create(
-        &env.grafana,
-        &env.token,
-        ORG,
-        NAME,
-        ApiKeyRole::MetricsPublisher,
-        false,
-    )
-    .await
-    .unwrap_err();
-    // The key exists remotely, but its token never reached a Secret.
-    assert_eq!(env.sim.control().org_keys(ORG).len(), 1);
+    let err = env.pass("metrics").await.unwrap_err();
+    assert_eq!(
+        env.sim.control().org_keys(ORG).len(),
+        1,
+        "the create committed"
+    );
     let lost = env.sim.control().org_keys(ORG)[0]
         .token
         .expose()
         .to_string();
-    assert!(!err.to_string().contains(&lost));
-    assert!(!format!("{err:?}").contains(&lost));
+    assert!(!err.to_string().contains(&lost) && !format!("{err:?}").contains(&lost));
+    assert!(
+        env.secret("metrics").is_none(),
+        "no Secret after the lost answer"
+    );
+    assert_eq!(
+        env.status("metrics").key_name.as_deref(),
+        Some(NAME),
+        "the claim was recorded before the create"
+    );
 
-    let secret = reconcile_org(&env, None, true).await.unwrap();
-    assert_eq!(secret_token(&secret), only_live_token(&env));
-    assert_ne!(secret_token(&secret), lost);
-    assert_no_token_logged(&env);
+    env.pass("metrics").await.unwrap();
+    assert_eq!(env.secret_token("metrics"), env.only_live_token());
+    assert_ne!(env.secret_token("metrics"), lost);
+    env.assert_no_token_leaked();
 }
 
 #[tokio::test]
-async fn a_vanished_remote_key_is_recreated_and_the_secret_rewritten() {
-    let env = env().await;
-    let first = reconcile_org(&env, None, false).await.unwrap();
+async fn a_vanished_remote_key_is_recreated_at_the_next_fresh_list() {
+    let env = env_with_resync(Duration::from_secs(1)).await;
+    env.put_key("metrics", org_key_spec());
+    env.pass("metrics").await.unwrap();
     env.grafana
         .delete_org_api_key(&env.token, ORG, NAME)
         .await
         .unwrap();
-    let second = reconcile_org(&env, Some(&first), true).await.unwrap();
-    assert_eq!(secret_token(&second), only_live_token(&env));
+    // Past the resync interval, the shared list no longer shows the key.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    env.pass("metrics").await.unwrap();
+    assert_eq!(env.secret_token("metrics"), env.only_live_token());
+    assert_eq!(env.sim.control().count("POST", KEYS), 2);
 }
 
 #[tokio::test]
@@ -220,7 +321,15 @@ async fn a_same_named_key_someone_else_made_is_left_alone() {
         .create_org_api_key(&env.token, ORG, NAME, ApiKeyRole::Viewer)
         .await
         .unwrap();
-    assert!(reconcile_org(&env, None, false).await.is_none());
+    env.put_key("metrics", org_key_spec());
+    env.pass("metrics").await.unwrap();
+    assert_eq!(env.ready_reason("metrics"), "KeyConflict");
+    assert_eq!(
+        env.status("metrics").key_name,
+        None,
+        "a foreign key is never claimed"
+    );
+    assert!(env.secret("metrics").is_none());
     assert_eq!(env.sim.control().count("POST", KEYS), 1);
     assert_eq!(
         env.sim
@@ -232,14 +341,36 @@ async fn a_same_named_key_someone_else_made_is_left_alone() {
 }
 
 #[tokio::test]
+async fn a_refused_secret_creates_no_key() {
+    let env = env().await;
+    env.cluster
+        .refuse_writes("Secret", 403, "admission webhook denied the request");
+    env.put_key("metrics", org_key_spec());
+    env.pass("metrics").await.unwrap_err();
+    assert_eq!(env.ready_reason("metrics"), "SecretRejected");
+    assert!(
+        env.sim.control().org_keys(ORG).is_empty(),
+        "a key was created"
+    );
+}
+
+#[tokio::test]
 async fn deleting_an_org_key_twice_counts_the_404_as_success() {
     let env = env().await;
-    reconcile_org(&env, None, false).await.unwrap();
-    for _ in 0..2 {
-        env.grafana
-            .delete_org_api_key(&env.token, ORG, NAME)
-            .await
-            .unwrap();
-    }
-    assert!(env.sim.control().org_keys(ORG).is_empty());
+    env.put_key("metrics", org_key_spec());
+    env.pass("metrics").await.unwrap();
+    env.cleanup("metrics").await.unwrap();
+    assert!(
+        env.sim.control().org_keys(ORG).is_empty(),
+        "the key was not deleted"
+    );
+    // The claim is still held, so the second cleanup asks again and takes the 404 as done.
+    env.cleanup("metrics").await.unwrap();
+    assert_eq!(
+        env.sim
+            .control()
+            .count("DELETE", "/api/orgs/{org}/api-keys/{name}"),
+        2,
+        "the second cleanup did not ask grafana.com"
+    );
 }

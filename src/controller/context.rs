@@ -9,8 +9,8 @@ use std::{
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{
-    Client, Resource, ResourceExt,
-    runtime::events::{Event, EventType, Recorder, Reporter},
+    Resource, ResourceExt,
+    runtime::events::{Event, EventType},
 };
 use tracing::warn;
 
@@ -21,6 +21,7 @@ use crate::{
 };
 
 use super::{
+    cluster::Cluster,
     conditions::{Readiness, Reason, ready_condition},
     credentials::{Credentials, DefaultCredentials},
     snapshot::SnapshotCache,
@@ -41,7 +42,8 @@ pub struct Config {
 
 /// Shared by all reconciles of all controllers.
 pub struct Context {
-    pub kube: Client,
+    /// Everything a reconcile reads from or writes to Kubernetes goes through this port.
+    pub cluster: Arc<dyn Cluster>,
     pub grafana: GrafanaClient,
     pub config: Config,
     pub metrics: Arc<Metrics>,
@@ -49,7 +51,6 @@ pub struct Context {
     pub org_stacks: SnapshotCache<Vec<Stack>>,
     /// Steady-state list of each organisation's API keys.
     pub org_keys: SnapshotCache<Vec<OrgApiKey>>,
-    recorder: Recorder,
     failures: Mutex<HashMap<String, u32>>,
     /// The last token read from each credentials Secret, by (namespace, name, key). Memory
     /// only: it lets cleanups finish after a namespace deletion removed the Secret first.
@@ -58,31 +59,23 @@ pub struct Context {
 
 impl Context {
     pub fn new(
-        kube: Client,
+        cluster: Arc<dyn Cluster>,
         grafana: GrafanaClient,
         config: Config,
         metrics: Arc<Metrics>,
     ) -> Arc<Self> {
-        let reporter = Reporter {
-            controller: "grafana-cloud-operator".into(),
-            instance: std::env::var("POD_NAME").ok(),
-        };
-        let recorder = Recorder::new(kube.clone(), reporter);
         Arc::new(Self {
-            kube,
+            cluster,
             grafana,
             config,
             metrics,
             org_stacks: SnapshotCache::default(),
             org_keys: SnapshotCache::default(),
-            recorder,
             failures: Mutex::default(),
             remembered: Mutex::default(),
         })
     }
 
-    /// Publishes a Kubernetes Event about `obj`. Failing to publish is logged, never fatal.
-    /// `note` must never contain a token.
     /// Fails with [`super::Error::Fenced`] unless this replica may still write.
     pub fn check_fence(&self) -> Result<(), super::Error> {
         match self.config.fence.is_open() {
@@ -91,6 +84,8 @@ impl Context {
         }
     }
 
+    /// Publishes a Kubernetes Event about `obj`. Failing to publish is logged, never fatal.
+    /// `note` must never contain a token.
     pub async fn event<K>(
         &self,
         obj: &K,
@@ -108,7 +103,7 @@ impl Context {
             action: action.into(),
             secondary: None,
         };
-        if let Err(err) = self.recorder.publish(&event, &obj.object_ref(&())).await {
+        if let Err(err) = self.cluster.publish(&obj.object_ref(&()), &event).await {
             warn!(error = %err, reason, "failed to publish event");
         }
     }

@@ -2,14 +2,11 @@
 //! credentials where the namespace selector allows them (SPEC §2).
 
 use k8s_openapi::api::core::v1::{Namespace, Secret};
-use kube::{
-    Api,
-    core::{Selector, SelectorExt},
-};
+use kube::core::{Selector, SelectorExt};
 
 use crate::{crd::CredentialsRef, grafana::Token};
 
-use super::{Context, Error};
+use super::{Context, Error, cluster};
 
 /// The operator's fallback credentials, usable only by namespaces its selector matches.
 #[derive(Clone, Debug)]
@@ -126,31 +123,14 @@ async fn namespace_allowed(
     let Some(selector) = &default.namespace_selector else {
         return Ok(false);
     };
-    let api: Api<Namespace> = Api::all(ctx.kube.clone());
-    let ns = api
-        .get_opt(namespace)
-        .await
-        .map_err(|source| Error::ReadObject {
-            kind: "Namespace",
-            namespace: String::new(),
-            name: namespace.into(),
-            source: source.into(),
-        })?;
+    let ns = cluster::get::<Namespace>(ctx.cluster.as_ref(), None, namespace).await?;
     let labels = ns.and_then(|ns| ns.metadata.labels).unwrap_or_default();
     Ok(selector.matches(&labels))
 }
 
 async fn read(ctx: &Context, namespace: &str, name: &str, key: &str) -> Result<Credentials, Error> {
-    let api: Api<Secret> = Api::namespaced(ctx.kube.clone(), namespace);
-    let secret = api
-        .get_opt(name)
-        .await
-        .map_err(|source| Error::ReadObject {
-            kind: "Secret",
-            namespace: namespace.into(),
-            name: name.into(),
-            source: source.into(),
-        })?
+    let secret = cluster::get::<Secret>(ctx.cluster.as_ref(), Some(namespace), name)
+        .await?
         .ok_or_else(|| Error::CredentialsSecretMissing {
             namespace: namespace.into(),
             name: name.into(),

@@ -1,6 +1,7 @@
 //! The controllers and what they share.
 
 pub mod apikey;
+pub mod cluster;
 pub mod conditions;
 mod context;
 pub mod credentials;
@@ -38,33 +39,6 @@ where
         Some(namespace) => Api::namespaced(client.clone(), namespace),
         None => Api::all(client.clone()),
     }
-}
-
-/// The object as the API server has it now (never the watch cache), or `None` once it is
-/// gone: for decisions that a stale cache must not make.
-pub async fn read_fresh<K>(ctx: &Context, obj: &K) -> Result<Option<K>, Error>
-where
-    K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
-        + Clone
-        + serde::de::DeserializeOwned
-        + Debug,
-{
-    let namespace = obj.namespace().ok_or(Error::MissingNamespace)?;
-    let api: Api<K> = Api::namespaced(ctx.kube.clone(), &namespace);
-    api.get_opt(&obj.name_any())
-        .await
-        .map_err(|source| Error::ReadObject {
-            kind: short_type_name::<K>(),
-            namespace,
-            name: obj.name_any(),
-            source: source.into(),
-        })
-}
-
-/// `GrafanaStack` for `crate::crd::stack::GrafanaStack`: the kind's name for messages.
-fn short_type_name<K>() -> &'static str {
-    let full = std::any::type_name::<K>();
-    full.rsplit("::").next().unwrap_or(full)
 }
 
 /// Decides when a failed reconcile runs again (STYLE: "fix it" errors wait for a change,

@@ -7,7 +7,7 @@ use std::{fmt::Debug, future::Future, sync::Arc};
 
 use futures::StreamExt;
 use kube::{
-    Api, Resource, ResourceExt,
+    Api, Client, Resource, ResourceExt,
     core::NamespaceResourceScope,
     runtime::{
         Controller, controller,
@@ -48,7 +48,7 @@ pub trait ManagedKind:
     /// controller that already follows spec changes and credentials Secrets.
     fn watches(
         controller: Controller<Self>,
-        _ctx: &Arc<Context>,
+        _kube: &Client,
         _scope: Option<&str>,
         _store: &Store<Self>,
     ) -> Controller<Self> {
@@ -56,8 +56,13 @@ pub trait ManagedKind:
     }
 }
 
-/// Reconciles one resource: converge it, or clean up when it is being deleted.
-pub async fn reconcile<K: ManagedKind>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, Error> {
+/// Reconciles one resource: converge it, or clean up when it is being deleted. The finalizer
+/// is kept through `kube`; everything else goes through the context's cluster port.
+pub async fn reconcile<K: ManagedKind>(
+    obj: Arc<K>,
+    ctx: Arc<Context>,
+    kube: Client,
+) -> Result<Action, Error> {
     let namespace = obj.namespace().ok_or(Error::MissingNamespace)?;
     let span = info_span!(
         "reconcile",
@@ -68,7 +73,7 @@ pub async fn reconcile<K: ManagedKind>(obj: Arc<K>, ctx: Arc<Context>) -> Result
     );
     let started = std::time::Instant::now();
     let result = super::unwinding_to_error(async {
-        let api: Api<K> = Api::namespaced(ctx.kube.clone(), &namespace);
+        let api: Api<K> = Api::namespaced(kube, &namespace);
         finalizer(&api, FINALIZER, obj, |event| async {
             match event {
                 FinalizerEvent::Apply(obj) => K::apply(&obj, &ctx).await,
@@ -85,22 +90,32 @@ pub async fn reconcile<K: ManagedKind>(obj: Arc<K>, ctx: Arc<Context>) -> Result
     result
 }
 
-/// Runs the controller of kind `K` over `scope` (one namespace, or all) until `shutdown`.
-pub async fn run<K: ManagedKind>(ctx: Arc<Context>, scope: Option<String>, shutdown: Shutdown) {
-    let api: Api<K> = super::scoped_api(&ctx.kube, scope.as_deref());
+/// Runs the controller of kind `K` over `scope` (one namespace, or all) until `shutdown`,
+/// watching through `kube`.
+pub async fn run<K: ManagedKind>(
+    ctx: Arc<Context>,
+    kube: Client,
+    scope: Option<String>,
+    shutdown: Shutdown,
+) {
+    let api: Api<K> = super::scoped_api(&kube, scope.as_deref());
     let (store, changes) = super::trigger::spec_changes(api);
     let controller = Controller::for_stream(changes, store.clone())
         .with_config(controller::Config::default().concurrency(ctx.config.concurrency));
-    let controller = K::watches(controller, &ctx, scope.as_deref(), &store);
+    let controller = K::watches(controller, &kube, scope.as_deref(), &store);
     super::watch::watch_credentials(
         controller,
-        &ctx.kube,
+        &kube,
         scope.as_deref(),
         ctx.config.default_credentials.clone(),
         store,
     )
     .graceful_shutdown_on(shutdown)
-    .run(reconcile::<K>, super::error_policy, ctx)
+    .run(
+        move |obj, ctx| reconcile::<K>(obj, ctx, kube.clone()),
+        super::error_policy,
+        ctx,
+    )
     .for_each(|result| async move { super::log_result(K::KIND, result) })
     .await;
 }

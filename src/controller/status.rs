@@ -3,24 +3,17 @@
 
 use std::fmt::Debug;
 
-use kube::{
-    Api, Resource, ResourceExt,
-    api::{Patch, PatchParams},
-};
-use serde::{Serialize, de::DeserializeOwned};
-use serde_json::json;
+use kube::{Resource, ResourceExt};
+use serde::Serialize;
 
 use k8s_openapi::{apimachinery::pkg::apis::meta::v1::Condition, jiff::Timestamp};
 
 use super::{
-    Context, Error,
+    Context, Error, cluster,
     conditions::{self, Readiness},
     shell::ManagedKind,
 };
 use crate::crd::{GrafanaCloudApiKeyStatus, GrafanaStackStatus};
-
-/// Field manager of every write the operator makes.
-pub const FIELD_MANAGER: &str = "grafana-cloud-operator";
 
 /// Writes `status` unless it equals `current`.
 pub async fn write_if_changed<K, S>(
@@ -30,10 +23,7 @@ pub async fn write_if_changed<K, S>(
     status: &S,
 ) -> Result<(), Error>
 where
-    K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + Debug,
+    K: Resource<DynamicType = ()> + Debug,
     S: Serialize + PartialEq,
 {
     if current == Some(status) {
@@ -41,24 +31,13 @@ where
     }
     ctx.check_fence()?;
     let namespace = obj.namespace().ok_or(Error::MissingNamespace)?;
-    let api: Api<K> = Api::namespaced(ctx.kube.clone(), &namespace);
-    let patch = json!({
-        "apiVersion": K::api_version(&()),
-        "kind": K::kind(&()),
-        "status": status,
-    });
-    api.patch_status(
-        &obj.name_any(),
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(patch),
-    )
-    .await
-    .map_err(|source| Error::WriteStatus {
-        namespace,
-        name: obj.name_any(),
-        source: source.into(),
-    })?;
-    Ok(())
+    cluster::apply_status(ctx.cluster.as_ref(), obj, status)
+        .await
+        .map_err(|source| Error::WriteStatus {
+            namespace,
+            name: obj.name_any(),
+            source: source.into(),
+        })
 }
 
 /// A status with the Kubernetes condition list and observed generation.

@@ -1,161 +1,143 @@
-//! Stack keys and templates against the simulator's stacks.
+//! Stack keys and templates, with the GrafanaStack reconciled by its own real controller.
 
-use std::{collections::BTreeMap, time::Duration};
+use std::time::Duration;
 
 use grafana_cloud_operator::{
     controller::{
-        apikey::{desired, org, stack_key},
-        secret::{self, Material, Rendered, StackFacts},
-        stack,
+        apikey::{desired, stack_key},
+        conditions::is_ready,
+        shell::ManagedKind,
     },
-    crd::{self, GrafanaStackStatus, SecretTemplate},
-    grafana::{ApiKeyRole, CreateStack},
+    crd::{self, GrafanaStack},
 };
 use k8s_openapi::jiff::Timestamp;
+use serde_json::json;
 
-use super::{Env, NAME, ORG, assert_no_token_logged, env, only_live_token, secret_token, target};
+use super::{Env, NAME, NS, env};
 
-/// A stack created in the simulator, seen the way a key sees its GrafanaStack's status.
-async fn ready_stack(env: &Env, slug: &str) -> StackFacts {
-    let created = env
-        .grafana
-        .create_stack(
-            &env.token,
-            &CreateStack {
-                name: format!("{slug}.grafana.net"),
-                slug: slug.into(),
-                ..CreateStack::default()
-            },
-        )
-        .await
-        .unwrap();
-    assert!(
-        env.grafana
-            .stack_ready(&env.token, created.id)
-            .await
-            .unwrap()
-    );
-    let mut status = GrafanaStackStatus::default();
-    stack::desired::record_remote(&mut status, &created);
-    let mut resource = crd::GrafanaStack::new(
-        slug,
-        serde_json::from_value(serde_json::json!({ "slug": slug })).unwrap(),
-    );
-    resource.status = Some(status);
-    desired::stack_facts(&resource)
+/// Applies GrafanaStack `slug` and runs its controller until it is Ready.
+async fn ready_stack(env: &Env, slug: &str) -> GrafanaStack {
+    let stack: GrafanaStack = serde_json::from_value(json!({
+        "apiVersion": "grafanacloud.operator.dev/v1alpha1",
+        "kind": "GrafanaStack",
+        "metadata": {"name": slug, "namespace": NS, "generation": 1},
+        "spec": {"slug": slug, "credentials": {"secretName": "grafana-creds"}},
+    }))
+    .unwrap();
+    env.cluster.put(&stack);
+    for _ in 0..20 {
+        let current: GrafanaStack = env.cluster.object(Some(NS), slug).unwrap();
+        if current
+            .status
+            .as_ref()
+            .is_some_and(|s| is_ready(&s.conditions))
+        {
+            return current;
+        }
+        GrafanaStack::apply(&current, &env.ctx).await.unwrap();
+    }
+    panic!("GrafanaStack {slug} did not become Ready in 20 passes");
+}
+
+fn text(secret: &k8s_openapi::api::core::v1::Secret, key: &str) -> String {
+    let data = secret.data.as_ref().expect("the Secret has data");
+    String::from_utf8(data[key].0.clone()).unwrap()
 }
 
 #[tokio::test]
-async fn stack_keys_get_unique_names_a_lifetime_and_rotation_gives_a_new_token() {
+async fn a_stack_key_waits_for_its_stack_and_its_secret_names_the_stack() {
+    let env = env().await;
+    env.put_key(
+        "metrics",
+        json!({"role": "Admin", "stackRef": "teama", "secondsToLive": 3600}),
+    );
+    env.pass("metrics").await.unwrap();
+    assert_eq!(
+        env.ready_reason("metrics"),
+        "StackNotReady",
+        "before the stack exists"
+    );
+
+    let stack = ready_stack(&env, "teama").await;
+    env.pass("metrics").await.unwrap();
+    assert!(
+        is_ready(&env.status("metrics").conditions),
+        "Ready once the stack is"
+    );
+    let keys = env.sim.control().stack_keys("teama");
+    assert_eq!(keys.len(), 1, "exactly one stack key");
+    assert!(keys[0].name.starts_with("team-a-metrics-") && keys[0].name.len() == NAME.len() + 9);
+    assert_eq!(keys[0].seconds_to_live, Some(3600));
+    assert_eq!(env.secret_token("metrics"), keys[0].token.expose());
+    let secret = env.secret("metrics").unwrap();
+    assert_eq!(text(&secret, "stackSlug"), "teama");
+    let url = stack.status.and_then(|s| s.url).unwrap();
+    assert_eq!(text(&secret, "url"), url);
+    let status = env.status("metrics");
+    let created: Timestamp = status.created_at.unwrap().parse().unwrap();
+    let expires: Timestamp = status.expires_at.unwrap().parse().unwrap();
+    assert_eq!(expires.as_second() - created.as_second(), 3600);
+    env.assert_no_token_leaked();
+}
+
+#[tokio::test]
+async fn rotation_is_due_at_renew_at_and_gives_a_new_name_and_token() {
     let env = env().await;
     let stack = ready_stack(&env, "teama").await;
-    let before = Timestamp::now();
-    let (first, record) = stack_key::create(
-        &env.grafana,
-        &env.token,
-        &stack,
-        NAME,
-        crd::ApiKeyRole::Admin,
-        Some(3600),
-    )
-    .await
-    .unwrap();
-    assert!(record.name.starts_with("team-a-metrics-") && record.name.len() == NAME.len() + 9);
-    assert_eq!(record.stack_id, stack.id);
-    let expires = record.expires_at.unwrap();
-    assert_eq!(expires.as_second() - record.created_at.as_second(), 3600);
-    assert!(record.created_at.as_second() >= before.as_second() - 1);
-
-    // At renewAt the controller creates the replacement and switches the Secret to it.
-    let renew_at = desired::renew_at(&record, Some(Duration::from_secs(600))).unwrap();
-    assert_eq!(expires.as_second() - renew_at.as_second(), 600);
-    let need = desired::stack_key_need(
-        Some(&record),
-        true,
-        stack.id,
-        Some(Duration::from_secs(600)),
-        renew_at,
+    let facts = desired::stack_facts(&stack);
+    let create = || {
+        stack_key::create(
+            &env.grafana,
+            &env.token,
+            &facts,
+            NAME,
+            crd::ApiKeyRole::Admin,
+            Some(3600),
+        )
+    };
+    let (first, record) = create().await.unwrap();
+    let renew_before = Some(Duration::from_secs(600));
+    let renew_at = desired::renew_at(&record, renew_before).unwrap();
+    assert_eq!(
+        record.expires_at.unwrap().as_second() - renew_at.as_second(),
+        600
     );
+    let need = desired::stack_key_need(Some(&record), true, facts.id, renew_before, renew_at);
     assert_eq!(need, Some(desired::StackKeyNeed::Renew));
-    let (second, renewed) = stack_key::create(
-        &env.grafana,
-        &env.token,
-        &stack,
-        NAME,
-        crd::ApiKeyRole::Admin,
-        Some(3600),
-    )
-    .await
-    .unwrap();
+    let (second, renewed) = create().await.unwrap();
     assert_ne!(renewed.name, record.name);
     assert_ne!(second.token.expose(), first.token.expose());
-
-    let keys = env.sim.control().stack_keys("teama");
-    assert_eq!(keys.len(), 2);
-    assert!(
-        keys.iter()
-            .all(|k| k.seconds_to_live == Some(3600) && !k.expired)
-    );
-    let material = Material {
-        token: &second.token,
-        org_slug: ORG,
-        key: &renewed,
-        stack: Some(&stack),
-        stack_key: true,
-    };
-    let secret = secret::build(target(), &material, &Rendered::default());
-    assert_eq!(secret_token(&secret), keys[1].token.expose());
-    let data = secret.data.unwrap();
-    assert_eq!(data["stackSlug"].0, b"teama");
-    assert_eq!(
-        String::from_utf8(data["url"].0.clone()).unwrap(),
-        stack.url.clone().unwrap()
-    );
-    assert_no_token_logged(&env);
 }
 
 #[tokio::test]
 async fn the_remote_write_template_renders_from_the_simulators_stack_endpoints() {
     let env = env().await;
     let stack = ready_stack(&env, "teamb").await;
-    let created = org::create(
-        &env.grafana,
-        &env.token,
-        ORG,
-        NAME,
-        ApiKeyRole::MetricsPublisher,
-        false,
-    )
-    .await
-    .unwrap();
-    let record = org::record(&created, Timestamp::now());
-    let template = SecretTemplate {
-        stack_ref: Some("teamb".into()),
-        data: BTreeMap::from([(
-            "remote-write.yaml".to_string(),
-            "url: {{ stack.endpoints.prometheus.url }}/api/prom/push\n\
-             username: \"{{ stack.endpoints.prometheus.userId }}\"\n\
-             password: \"{{ token }}\"\n"
-                .to_string(),
-        )]),
-        ..SecretTemplate::default()
-    };
-    let material = Material {
-        token: &created.token,
-        org_slug: ORG,
-        key: &record,
-        stack: Some(&stack),
-        stack_key: false,
-    };
-    let rendered = secret::render(&template, &material).unwrap();
-    let prometheus = stack.endpoints.prometheus.clone().unwrap();
+    env.put_key(
+        "metrics",
+        json!({
+            "role": "MetricsPublisher",
+            "secretTemplate": {
+                "stackRef": "teamb",
+                "data": {
+                    "remote-write.yaml": "url: {{ stack.endpoints.prometheus.url }}/api/prom/push\nusername: \"{{ stack.endpoints.prometheus.userId }}\"\npassword: \"{{ token }}\"\n",
+                },
+            },
+        }),
+    );
+    env.pass("metrics").await.unwrap();
+    let prometheus = stack
+        .status
+        .and_then(|s| s.endpoints)
+        .and_then(|e| e.prometheus)
+        .unwrap();
     assert_eq!(
-        rendered.data["remote-write.yaml"],
+        text(&env.secret("metrics").unwrap(), "remote-write.yaml"),
         format!(
             "url: {}/api/prom/push\nusername: \"{}\"\npassword: \"{}\"\n",
             prometheus.url,
             prometheus.user_id.unwrap(),
-            only_live_token(&env)
+            env.only_live_token()
         )
     );
 }

@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use k8s_openapi::{api::core::v1::Secret, jiff::Timestamp};
 use kube::{
-    Api, Resource, ResourceExt,
+    Resource, ResourceExt,
     runtime::{controller::Action, events::EventType},
 };
 
 use super::{
-    claim,
+    claim::ServerStatus,
     desired::{self, KeyKind},
     org,
     outcome::Outcome,
@@ -20,7 +20,7 @@ use super::{
 };
 use crate::{
     controller::{
-        Context, Error,
+        Context, Error, cluster,
         conditions::{self, Readiness, Reason},
         credentials, requeue,
         secret::{self, Existing, StackFacts},
@@ -35,11 +35,12 @@ const STACK_WAIT: Duration = Duration::from_secs(60);
 
 pub async fn apply(obj: &GrafanaCloudApiKey, ctx: &Context) -> Result<Action, Error> {
     let mut next = obj.status.clone().unwrap_or_default();
-    let result = converge(obj, ctx, &mut next).await;
+    let mut server = ServerStatus::unread();
+    let result = converge(obj, ctx, &mut next, &mut server).await;
     if KeyKind::of(obj) == KeyKind::Org && !result.as_ref().is_ok_and(|o| o.claim_settled) {
         // The pass ended before it settled the claim: keep what the API server holds, not
         // what the watch cache showed. Without it, no status is better than a wrong claim.
-        let held = claim::on_server(ctx, obj).await?;
+        let held = server.claim(ctx, obj).await?;
         next.key_name = held.as_ref().map(|c| c.name.clone());
         next.key_claimed_at = held.and_then(|c| c.at).map(|at| at.to_string());
     }
@@ -67,6 +68,7 @@ async fn converge(
     obj: &GrafanaCloudApiKey,
     ctx: &Context,
     status: &mut GrafanaCloudApiKeyStatus,
+    server: &mut ServerStatus,
 ) -> Result<Outcome, Error> {
     let namespace = obj.namespace().ok_or(Error::MissingNamespace)?;
     let kind = KeyKind::of(obj);
@@ -120,7 +122,9 @@ async fn converge(
         owned,
     };
     let outcome = match (kind, stack) {
-        (KeyKind::Org, stack) => org::converge(obj, ctx, &creds, stack, &prepared, status).await?,
+        (KeyKind::Org, stack) => {
+            org::converge(obj, ctx, &creds, stack, &prepared, status, server).await?
+        }
         (KeyKind::Stack, Some(stack)) => {
             stack_key::converge(obj, ctx, &creds, &stack, &prepared, status).await?
         }
@@ -153,19 +157,14 @@ async fn retire_previous_secret(
         return Ok(());
     }
     ctx.check_fence()?;
-    let api: Api<Secret> = Api::namespaced(ctx.kube.clone(), &prepared.namespace);
-    match api.delete(previous, &Default::default()).await {
-        Ok(_) => {}
-        Err(kube::Error::Api(status)) if status.code == 404 => {}
-        Err(source) => {
-            return Err(Error::WriteObject {
-                kind: "Secret",
-                namespace: prepared.namespace.clone(),
-                name: previous.to_string(),
-                source: source.into(),
-            });
-        }
-    }
+    cluster::delete::<Secret>(ctx.cluster.as_ref(), Some(&prepared.namespace), previous)
+        .await
+        .map_err(|source| Error::WriteObject {
+            kind: "Secret",
+            namespace: prepared.namespace.clone(),
+            name: previous.to_string(),
+            source: source.into(),
+        })?;
     ctx.event(
         obj,
         EventType::Normal,
@@ -186,16 +185,7 @@ async fn read_stack(
     namespace: &str,
     name: &str,
 ) -> Result<Result<StackFacts, String>, Error> {
-    let api: Api<GrafanaStack> = Api::namespaced(ctx.kube.clone(), namespace);
-    let stack = api
-        .get_opt(name)
-        .await
-        .map_err(|source| Error::ReadObject {
-            kind: "GrafanaStack",
-            namespace: namespace.into(),
-            name: name.into(),
-            source: source.into(),
-        })?;
+    let stack = cluster::get::<GrafanaStack>(ctx.cluster.as_ref(), Some(namespace), name).await?;
     let Some(stack) = stack else {
         return Ok(Err(format!(
             "waiting for GrafanaStack {name}: it does not exist"
@@ -214,11 +204,5 @@ async fn read_stack(
 }
 
 async fn read_secret(ctx: &Context, namespace: &str, name: &str) -> Result<Option<Secret>, Error> {
-    let api: Api<Secret> = Api::namespaced(ctx.kube.clone(), namespace);
-    api.get_opt(name).await.map_err(|source| Error::ReadObject {
-        kind: "Secret",
-        namespace: namespace.into(),
-        name: name.into(),
-        source: source.into(),
-    })
+    cluster::get(ctx.cluster.as_ref(), Some(namespace), name).await
 }

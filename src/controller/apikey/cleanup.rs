@@ -9,7 +9,7 @@ use kube::{
 };
 
 use super::{
-    claim,
+    claim::ServerStatus,
     desired::{self, KeyKind},
 };
 use crate::{
@@ -47,7 +47,13 @@ async fn release(obj: &GrafanaCloudApiKey, ctx: &Context) -> Result<Action, Erro
     let name = desired::base_name(obj);
     // Only a key this resource created (or was about to create) is ever deleted, as the
     // API server's status says rather than the watch cache.
-    if claim::on_server(ctx, obj).await?.map(|c| c.name).as_deref() != Some(name.as_str()) {
+    if ServerStatus::unread()
+        .claim(ctx, obj)
+        .await?
+        .map(|c| c.name)
+        .as_deref()
+        != Some(name.as_str())
+    {
         return Ok(Action::await_change());
     }
     if obj.spec.deletion_policy == DeletionPolicy::Retain {

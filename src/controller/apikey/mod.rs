@@ -15,11 +15,9 @@ mod outcome;
 pub mod stack_key;
 mod target;
 
-use std::sync::Arc;
-
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
-    Api, ResourceExt,
+    Api, Client, ResourceExt,
     runtime::{
         Controller,
         controller::Action,
@@ -55,12 +53,12 @@ impl ManagedKind for GrafanaCloudApiKey {
     /// reference.
     fn watches(
         controller: Controller<Self>,
-        ctx: &Arc<Context>,
+        kube: &Client,
         scope: Option<&str>,
         store: &Store<Self>,
     ) -> Controller<Self> {
-        let owned: Api<Secret> = super::scoped_api(&ctx.kube, scope);
-        let stacks: Api<GrafanaStack> = super::scoped_api(&ctx.kube, scope);
+        let owned: Api<Secret> = super::scoped_api(kube, scope);
+        let stacks: Api<GrafanaStack> = super::scoped_api(kube, scope);
         let managed = format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}");
         let store = store.clone();
         controller

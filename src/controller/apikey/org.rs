@@ -7,7 +7,7 @@ use kube::runtime::events::EventType;
 use tracing::info;
 
 use super::{
-    claim,
+    claim::ServerStatus,
     desired::{self, KeyClaim, OrgPlan},
     outcome::{self, Outcome},
     target::{Prepared, SecretWrite},
@@ -141,6 +141,7 @@ pub(super) async fn converge(
     stack: Option<StackFacts>,
     prepared: &Prepared,
     status: &mut GrafanaCloudApiKeyStatus,
+    server: &mut ServerStatus,
 ) -> Result<Outcome, Error> {
     let org = creds.require_org_slug()?.to_string();
     status.org_slug = Some(org.clone());
@@ -168,7 +169,7 @@ pub(super) async fn converge(
     {
         // Deleting the remote key or leaving it alone rests on the status claim: take it
         // from the API server, never from the watch cache.
-        local.claim = claim::on_server(ctx, obj).await?.filter(|c| c.name == name);
+        local.claim = server.claim(ctx, obj).await?.filter(|c| c.name == name);
         plan = local.plan(remote.as_ref());
     }
 
@@ -202,7 +203,7 @@ pub(super) async fn converge(
                 .await?;
             let delete_first = matches!(plan, OrgPlan::Recreate { delete_first: true });
             let mut recreated = plan != OrgPlan::Create;
-            let claim = claim::record(ctx, obj, status, &name).await?;
+            let previous_claim = server.record(ctx, obj, status, &name).await?;
             let role = desired::grafana_role(obj.spec.role);
             let mut created =
                 create(&ctx.grafana, &creds.token, &org, &name, role, delete_first).await;
@@ -212,7 +213,7 @@ pub(super) async fn converge(
                 let fresh = find(&ctx.grafana, &creds.token, &org, &name).await?;
                 // Judge it by the claim held before this pass's: a key this call made
                 // cannot exist after a 409.
-                local.claim.clone_from(&claim.previous);
+                local.claim = previous_claim;
                 match local.plan(fresh.as_ref()) {
                     OrgPlan::Recreate { delete_first: true } => {
                         recreated = true;
@@ -220,7 +221,7 @@ pub(super) async fn converge(
                     }
                     OrgPlan::Conflict => {
                         // Not ours after all: withdraw the claim recorded before the create.
-                        claim.withdraw(ctx, obj, status).await?;
+                        server.withdraw(ctx, obj, status).await?;
                         return Ok(conflict(&name, &org));
                     }
                     _ => {}

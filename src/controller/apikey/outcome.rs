@@ -1,10 +1,10 @@
 //! How a GrafanaCloudApiKey pass ends, and the one wait every kind of key shares.
 
 use k8s_openapi::api::core::v1::Namespace;
-use kube::{Api, runtime::controller::Action};
+use kube::runtime::controller::Action;
 
 use crate::controller::{
-    Context,
+    Context, cluster,
     conditions::{Readiness, Reason},
 };
 
@@ -20,9 +20,7 @@ pub struct Outcome {
 /// be written, and a stack key would leak. Best effort: without permission to read the
 /// namespace, keys are created as usual.
 pub async fn namespace_terminating(ctx: &Context, namespace: &str) -> Option<Outcome> {
-    let api: Api<Namespace> = Api::all(ctx.kube.clone());
-    let terminating = api
-        .get_opt(namespace)
+    let terminating = cluster::get::<Namespace>(ctx.cluster.as_ref(), None, namespace)
         .await
         .ok()
         .flatten()

@@ -2,19 +2,16 @@
 //! call, the checks made before a create (templates, a server-side dry run), and the one
 //! write that stores the token.
 
-use k8s_openapi::{
-    api::core::v1::Secret, apimachinery::pkg::apis::meta::v1::OwnerReference, jiff::Timestamp,
-};
-use kube::{Api, api::PostParams};
-
 use crate::{
     controller::{
-        Context, Error,
+        Context, Error, cluster,
         secret::{self, KeyRecord, Material, StackFacts, Target},
-        status,
     },
     crd::GrafanaCloudApiKey,
     grafana::Token,
+};
+use k8s_openapi::{
+    api::core::v1::Secret, apimachinery::pkg::apis::meta::v1::OwnerReference, jiff::Timestamp,
 };
 
 /// Whether a Secret write changed anything.
@@ -157,23 +154,18 @@ impl Prepared {
         if !dry_run {
             ctx.check_fence()?;
         }
-        let api: Api<Secret> = Api::namespaced(ctx.kube.clone(), &self.namespace);
-        let params = PostParams {
-            dry_run,
-            field_manager: Some(status::FIELD_MANAGER.into()),
-        };
+        let cluster = ctx.cluster.as_ref();
         let written = match &self.owned {
             Some(current) if secret::up_to_date(current, &desired) => Ok(SecretWrite::Unchanged),
             Some(current) => {
                 desired.metadata.resource_version = current.metadata.resource_version.clone();
-                api.replace(&self.name, &params, &desired)
+                cluster::replace(cluster, &desired, dry_run)
                     .await
-                    .map(|_| SecretWrite::Updated)
+                    .map(|()| SecretWrite::Updated)
             }
-            None => api
-                .create(&params, &desired)
+            None => cluster::create(cluster, &desired, dry_run)
                 .await
-                .map(|_| SecretWrite::Created),
+                .map(|()| SecretWrite::Created),
         };
         written.map_err(|source| secret_write_error(&self.namespace, &self.name, &desired, source))
     }

@@ -184,7 +184,7 @@ async fn record_before_call(
     status: &mut GrafanaStackStatus,
     mark: impl Fn(&mut GrafanaStackStatus),
 ) -> Result<(), Error> {
-    let fresh = controller::read_fresh(ctx, obj)
+    let fresh = controller::cluster::read_fresh(ctx.cluster.as_ref(), obj)
         .await?
         .and_then(|stack| stack.status);
     let mut marked = fresh.clone().unwrap_or_default();

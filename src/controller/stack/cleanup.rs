@@ -68,7 +68,7 @@ pub async fn cleanup(obj: &GrafanaStack, ctx: &Context) -> Result<Action, Error>
 /// Whether the API server's status records neither a stack nor a create attempt: then no
 /// stack can exist for this resource, and the delete needs no credentials and no call.
 async fn never_reached_grafana(ctx: &Context, obj: &GrafanaStack) -> Result<bool, Error> {
-    let status = controller::read_fresh(ctx, obj)
+    let status = controller::cluster::read_fresh(ctx.cluster.as_ref(), obj)
         .await?
         .and_then(|stack| stack.status)
         .unwrap_or_default();
