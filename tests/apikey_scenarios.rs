@@ -2,7 +2,7 @@
 //! grafana.com simulator over real HTTP, with an in-memory API server behind the cluster
 //! port (`tests/support/memory_cluster.rs`). `tests/e2e_apikey.rs` runs the same kind of
 //! scenarios through the real operator binary and a real kube-apiserver.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "support/captured_logs.rs"]
 mod captured_logs;
