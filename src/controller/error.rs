@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use crate::grafana;
 
+use super::secret;
+
 use super::{
     conditions::Reason,
     requeue::{BLOCKED_RETRY, SLOW_RETRY, SLUG_WAIT_MARGIN, backoff, server_wait},
@@ -49,13 +51,31 @@ pub enum Error {
     },
     #[error("invalid spec: {reason}")]
     InvalidSpec { reason: String },
-    #[error("stack slug {slug} belongs to another organisation or resource: {detail}")]
-    SlugUnavailable { slug: String, detail: String },
+    #[error("invalid spec: {0}")]
+    Template(#[from] secret::TemplateError),
+    #[error("invalid spec: {0}")]
+    Rotation(#[from] RotationError),
+    #[error("{kind} {name} has no uid yet, so nothing it owns can be written")]
+    NoOwnerReference { kind: &'static str, name: String },
+    #[error("stack slug {slug} belongs to another organisation or resource{}", answered(.source.as_ref()))]
+    SlugUnavailable {
+        slug: String,
+        /// grafana.com's refusal, when it refused the create.
+        #[source]
+        source: Option<grafana::Error>,
+    },
+    #[error(
+        "stack slug {slug} belongs to another organisation or resource: a stack with this slug \
+         exists and was not created by this resource; set the annotation \
+         grafanacloud.operator.dev/adopt: \"true\" to manage it"
+    )]
+    SlugNotAdopted { slug: String },
     #[error("stack slug {slug} was deleted recently; retrying in {wait:?}")]
     SlugRecentlyDeleted { slug: String, wait: Duration },
     #[error("grafana.com refused to delete stack {slug} (is delete protection on?): {source}")]
     DeleteBlocked {
         slug: String,
+        #[source]
         source: grafana::Error,
     },
     #[error(transparent)]
@@ -77,7 +97,54 @@ pub enum Error {
     Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
 }
 
+/// `spec.rotation` that the operator cannot follow.
+#[derive(Debug, thiserror::Error)]
+pub enum RotationError {
+    #[error("rotation.renewBefore {0:?} is not a duration such as 1h or 30m")]
+    NotADuration(String),
+    #[error("rotation needs a positive secondsToLive")]
+    NoLifetime,
+    #[error(
+        "rotation.renewBefore ({renew_before}) must be at least {min_age_secs}s shorter than \
+         secondsToLive ({ttl_secs}s)"
+    )]
+    TooLong {
+        renew_before: String,
+        min_age_secs: u64,
+        ttl_secs: u64,
+    },
+}
+
+/// ": <grafana.com's answer>" after a message, when there is one.
+fn answered(source: Option<&grafana::Error>) -> String {
+    source.map(|err| format!(": {err}")).unwrap_or_default()
+}
+
 impl Error {
+    /// The `x-request-id` of the grafana.com call that failed, if one did: logged as a
+    /// field, never part of a message.
+    pub fn request_id(&self) -> Option<&str> {
+        self.grafana().and_then(grafana::Error::request_id)
+    }
+
+    /// Attempts of the grafana.com call that failed, if one did.
+    pub fn attempts(&self) -> Option<u32> {
+        self.grafana().and_then(grafana::Error::attempts)
+    }
+
+    fn grafana(&self) -> Option<&grafana::Error> {
+        match self {
+            Self::Grafana(err) | Self::DeleteBlocked { source: err, .. } => Some(err),
+            Self::SlugUnavailable { source, .. } => source.as_ref(),
+            Self::Finalizer(err) => match err.as_ref() {
+                kube::runtime::finalizer::Error::ApplyFailed(inner)
+                | kube::runtime::finalizer::Error::CleanupFailed(inner) => inner.grafana(),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// Fixed label for metrics and events: never built from dynamic text.
     pub fn category(&self) -> &'static str {
         match self {
@@ -88,8 +155,9 @@ impl Error {
             Self::ReadObject { .. } | Self::WriteObject { .. } | Self::WriteStatus { .. } => {
                 "kubernetes"
             }
-            Self::InvalidSpec { .. } => "invalid_spec",
-            Self::SlugUnavailable { .. } => "slug_unavailable",
+            Self::InvalidSpec { .. } | Self::Template(_) | Self::Rotation(_) => "invalid_spec",
+            Self::NoOwnerReference { .. } => "internal",
+            Self::SlugUnavailable { .. } | Self::SlugNotAdopted { .. } => "slug_unavailable",
             Self::SlugRecentlyDeleted { .. } => "slug_recently_deleted",
             Self::DeleteBlocked { .. } => "delete_blocked",
             Self::Grafana(err) => err.category(),
@@ -111,13 +179,16 @@ impl Error {
             Self::CredentialsSecretMissing { .. }
             | Self::CredentialsKeyMissing { .. }
             | Self::NoDefaultCredentials { .. } => Reason::CredentialsNotFound,
-            Self::OrgSlugMissing { .. } | Self::InvalidSpec { .. } | Self::MissingNamespace => {
-                Reason::InvalidSpec
-            }
+            Self::OrgSlugMissing { .. }
+            | Self::InvalidSpec { .. }
+            | Self::Template(_)
+            | Self::Rotation(_)
+            | Self::MissingNamespace => Reason::InvalidSpec,
+            Self::NoOwnerReference { .. } => Reason::InternalError,
             Self::ReadObject { .. } | Self::WriteObject { .. } | Self::WriteStatus { .. } => {
                 Reason::KubernetesError
             }
-            Self::SlugUnavailable { .. } => Reason::SlugUnavailable,
+            Self::SlugUnavailable { .. } | Self::SlugNotAdopted { .. } => Reason::SlugUnavailable,
             Self::SlugRecentlyDeleted { .. } => Reason::SlugRecentlyDeleted,
             Self::DeleteBlocked { .. } => Reason::DeleteBlocked,
             Self::SecretRejected { .. } => Reason::SecretRejected,
@@ -135,10 +206,10 @@ impl Error {
         }
     }
 
-    /// The text for a condition message: the error without per-request details such as
-    /// request ids, so that repeating the same failure does not rewrite status.
+    /// The text for a condition message. It holds no per-request details such as request
+    /// ids (those are fields), so repeating the same failure does not rewrite status.
     pub fn condition_message(&self) -> String {
-        strip_request_details(&self.to_string())
+        self.to_string()
     }
 
     /// How soon to try again after this error, given how many times in a row the resource
@@ -157,11 +228,13 @@ impl Error {
             | Self::CredentialsKeyMissing { .. }
             | Self::OrgSlugMissing { .. }
             | Self::InvalidSpec { .. }
+            | Self::Template(_)
+            | Self::Rotation(_)
             | Self::MissingNamespace => None,
             // The namespace's labels may change, and that is not watched: look again slowly.
             Self::NoDefaultCredentials { .. } => Some(SLOW_RETRY),
             // Someone else may release the slug; look again slowly.
-            Self::SlugUnavailable { .. } => Some(SLOW_RETRY),
+            Self::SlugUnavailable { .. } | Self::SlugNotAdopted { .. } => Some(SLOW_RETRY),
             Self::SlugRecentlyDeleted { wait, .. } => {
                 Some(server_wait(*wait).saturating_add(SLUG_WAIT_MARGIN))
             }
@@ -172,39 +245,13 @@ impl Error {
             }
             // A quota or policy may be lifted without any change the operator sees: look
             // again, more and more slowly, so that at most one attempt is made per step.
-            Self::SecretRejected { .. } | Self::Panicked | Self::Fenced => Some(backoff(failures)),
+            Self::SecretRejected { .. }
+            | Self::Panicked
+            | Self::Fenced
+            | Self::NoOwnerReference { .. } => Some(backoff(failures)),
             Self::Grafana(err) => grafana_retry(err, failures),
         }
     }
-}
-
-/// Removes every " (request id …)" group that the grafana.com client appends, including
-/// nested parentheses such as "attempt(s)".
-fn strip_request_details(text: &str) -> String {
-    const MARK: &str = " (request id ";
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find(MARK) {
-        out.push_str(&rest[..start]);
-        let mut depth = 0usize;
-        let mut end = rest.len();
-        for (i, c) in rest[start..].char_indices() {
-            match c {
-                '(' => depth += 1,
-                ')' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        end = start + i + 1;
-                        break;
-                    }
-                }
-                _ => {}
-            }
-        }
-        rest = &rest[end..];
-    }
-    out.push_str(rest);
-    out
 }
 
 /// Retry delay after a grafana.com error.
@@ -269,19 +316,45 @@ mod tests {
     }
 
     #[test]
-    fn condition_messages_leave_out_request_ids() {
+    fn condition_messages_leave_out_request_ids_which_stay_fields() {
+        let answer = grafana::RequestError {
+            failure: Box::new(grafana::Failure::Status {
+                status: 401,
+                code: None,
+                message: None,
+                retry_after: None,
+            }),
+            request_id: "1f-2e".into(),
+            attempts: 2,
+        };
+        let err = Error::Grafana(grafana::Error::GetStack {
+            slug: "a".into(),
+            source: answer,
+        });
         assert_eq!(
-            strip_request_details(
-                "failed to get stack a: grafana.com answered 401 (request id 1f-2e, 1 attempt(s))"
-            ),
+            err.condition_message(),
             "failed to get stack a: grafana.com answered 401"
         );
-        assert_eq!(strip_request_details("no details here"), "no details here");
+        assert_eq!(err.request_id(), Some("1f-2e"));
+        assert_eq!(err.attempts(), Some(2));
+        assert_eq!(Error::MissingNamespace.request_id(), None);
+    }
+
+    #[test]
+    fn typed_spec_errors_keep_their_source_and_wait_for_a_change() {
+        use std::error::Error as _;
+        let err = Error::from(RotationError::NoLifetime);
+        assert_eq!(err.reason(), Reason::InvalidSpec);
+        assert_eq!(err.retry_after(2), None);
+        assert!(err.source().is_some());
+        let err = Error::SlugUnavailable {
+            slug: "s".into(),
+            source: None,
+        };
         assert_eq!(
-            strip_request_details("a (request id x, 2 attempt(s)): b (request id y, 1 attempt(s))"),
-            "a: b"
+            err.to_string(),
+            "stack slug s belongs to another organisation or resource"
         );
-        assert_eq!(strip_request_details("x (request id unterminated"), "x");
     }
 
     #[test]
@@ -290,7 +363,7 @@ mod tests {
             Error::MissingNamespace,
             Error::SlugUnavailable {
                 slug: "s".into(),
-                detail: "d".into(),
+                source: None,
             },
             Error::NoDefaultCredentials {
                 namespace: "n".into(),

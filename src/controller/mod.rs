@@ -57,6 +57,8 @@ pub fn error_policy<K: Resource<DynamicType = ()>>(
         category = err.category(),
         failures,
         retry_in = ?retry,
+        request_id = err.request_id(),
+        attempts = err.attempts(),
         error = %err,
         "reconcile failed"
     );

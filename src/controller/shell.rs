@@ -19,13 +19,12 @@ use kube::{
 use serde::{Serialize, de::DeserializeOwned};
 use tracing::{Instrument, info_span};
 
-use super::{Context, Error, Shutdown, watch::UsesCredentials};
-use crate::crd::FINALIZER;
+use super::{Context, Error, Shutdown};
+use crate::crd::{CredentialsRef, FINALIZER};
 
 /// What the shell needs to know about a kind of resource it manages.
 pub trait ManagedKind:
-    UsesCredentials
-    + Resource<DynamicType = (), Scope = NamespaceResourceScope>
+    Resource<DynamicType = (), Scope = NamespaceResourceScope>
     + Clone
     + Debug
     + DeserializeOwned
@@ -36,6 +35,9 @@ pub trait ManagedKind:
 {
     /// The kind's name, as spans, metrics, log lines and messages show it.
     const KIND: &'static str;
+
+    /// The credentials Secret the resource names, if any (the operator's default otherwise).
+    fn credentials(&self) -> Option<&CredentialsRef>;
 
     /// Converges one resource that is not being deleted.
     fn apply(obj: &Self, ctx: &Context) -> impl Future<Output = Result<Action, Error>> + Send;

@@ -47,29 +47,24 @@ pub trait Conditioned {
     fn set_observed_generation(&mut self, generation: Option<i64>);
 }
 
-impl Conditioned for GrafanaStackStatus {
-    fn conditions(&self) -> &[Condition] {
-        &self.conditions
-    }
-    fn set_conditions(&mut self, conditions: Vec<Condition>) {
-        self.conditions = conditions;
-    }
-    fn set_observed_generation(&mut self, generation: Option<i64>) {
-        self.observed_generation = generation;
-    }
+/// Implements [`Conditioned`] for statuses with `conditions` and `observed_generation`.
+macro_rules! conditioned {
+    ($($status:ty),+ $(,)?) => {$(
+        impl Conditioned for $status {
+            fn conditions(&self) -> &[Condition] {
+                &self.conditions
+            }
+            fn set_conditions(&mut self, conditions: Vec<Condition>) {
+                self.conditions = conditions;
+            }
+            fn set_observed_generation(&mut self, generation: Option<i64>) {
+                self.observed_generation = generation;
+            }
+        }
+    )+};
 }
 
-impl Conditioned for GrafanaCloudApiKeyStatus {
-    fn conditions(&self) -> &[Condition] {
-        &self.conditions
-    }
-    fn set_conditions(&mut self, conditions: Vec<Condition>) {
-        self.conditions = conditions;
-    }
-    fn set_observed_generation(&mut self, generation: Option<i64>) {
-        self.observed_generation = generation;
-    }
-}
+conditioned!(GrafanaStackStatus, GrafanaCloudApiKeyStatus);
 
 /// Ends a reconcile pass the same way for every kind: the Ready metric, a Warning event on a
 /// new failure, the Ready condition and observed generation, and one status write if

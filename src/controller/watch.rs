@@ -4,11 +4,9 @@
 //! controller's own store of resources, so the operator's memory does not grow with the
 //! number of Secrets in the cluster.
 
-use std::fmt::Debug;
-
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
-    Api, Client, Resource, ResourceExt,
+    Api, Client, ResourceExt,
     core::PartialObjectMeta,
     runtime::{
         Controller,
@@ -16,20 +14,12 @@ use kube::{
         watcher,
     },
 };
-use serde::de::DeserializeOwned;
 
-use crate::crd::CredentialsRef;
-
-use super::credentials::DefaultCredentials;
-
-/// A resource that names a credentials Secret.
-pub trait UsesCredentials: Resource<DynamicType = ()> + Clone + 'static {
-    fn credentials(&self) -> Option<&CredentialsRef>;
-}
+use super::{credentials::DefaultCredentials, shell::ManagedKind};
 
 /// The resources in `store` whose token comes from `secret`: those naming it in their own
 /// namespace, and, when it is the default credentials Secret, those without credentials.
-pub fn credential_users<K: UsesCredentials>(
+pub fn credential_users<K: ManagedKind>(
     store: &Store<K>,
     default: Option<&DefaultCredentials>,
     secret: &PartialObjectMeta<Secret>,
@@ -62,7 +52,7 @@ pub fn watch_credentials<K>(
     store: Store<K>,
 ) -> Controller<K>
 where
-    K: UsesCredentials + DeserializeOwned + Debug + Send + Sync,
+    K: ManagedKind,
 {
     let outside = default
         .as_ref()

@@ -112,6 +112,11 @@ impl Error {
         self.request().map(|r| r.request_id.as_str())
     }
 
+    /// How many attempts the client made, its own retries included.
+    pub fn attempts(&self) -> Option<u32> {
+        self.request().map(|r| r.attempts)
+    }
+
     pub fn is_not_found(&self) -> bool {
         self.request().is_some_and(RequestError::is_not_found)
     }
@@ -157,7 +162,10 @@ impl Error {
 
 /// One request that failed, after the client's own retries.
 #[derive(Debug, thiserror::Error)]
-#[error("{failure} (request id {request_id}, {attempts} attempt(s))")]
+///
+/// The request id and the number of attempts are fields, not part of the message: they
+/// are logged as fields, and a condition message stays the same when a failure repeats.
+#[error("{failure}")]
 pub struct RequestError {
     // Boxed to keep `Error` small on the happy path.
     pub failure: Box<Failure>,

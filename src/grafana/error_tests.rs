@@ -214,7 +214,7 @@ fn retry_after_is_exposed() {
 }
 
 #[test]
-fn display_names_operation_status_code_message_and_request_id() {
+fn display_names_operation_status_code_and_message_and_keeps_the_request_id_apart() {
     let err = create(answered(
         409,
         Some("Conflict"),
@@ -222,10 +222,10 @@ fn display_names_operation_status_code_message_and_request_id() {
     ));
     assert_eq!(
         err.to_string(),
-        "failed to create stack acme: grafana.com answered 409 Conflict: That url is not available \
-         (request id req-1, 1 attempt(s))"
+        "failed to create stack acme: grafana.com answered 409 Conflict: That url is not available"
     );
     assert_eq!(err.code(), Some("Conflict"));
     assert_eq!(err.message(), Some("That url is not available"));
     assert_eq!(err.request_id(), Some("req-1"));
+    assert_eq!(err.attempts(), Some(1));
 }

@@ -19,6 +19,7 @@ use super::{
     target::Prepared,
 };
 use crate::{
+    controller::shell::ManagedKind,
     controller::{
         Context, Error, cluster,
         conditions::{self, Readiness, Reason},
@@ -118,7 +119,10 @@ async fn converge(
         namespace,
         owner: obj
             .controller_owner_ref(&())
-            .ok_or(Error::MissingNamespace)?,
+            .ok_or_else(|| Error::NoOwnerReference {
+                kind: GrafanaCloudApiKey::KIND,
+                name: obj.name_any(),
+            })?,
         owned,
     };
     let outcome = match (kind, stack) {

@@ -8,6 +8,7 @@ use kube::ResourceExt;
 
 use crate::{
     controller::{
+        error::RotationError,
         requeue,
         secret::{KeyRecord, StackFacts},
     },
@@ -109,28 +110,24 @@ pub fn stack_facts(stack: &GrafanaStack) -> StackFacts {
 /// the key's lifetime.
 ///
 /// The error is the reason to show with `InvalidSpec`.
-pub fn renew_before(obj: &GrafanaCloudApiKey) -> Result<Option<Duration>, String> {
+pub fn renew_before(obj: &GrafanaCloudApiKey) -> Result<Option<Duration>, RotationError> {
     let Some(rotation) = &obj.spec.rotation else {
         return Ok(None);
     };
-    let before = requeue::parse(&rotation.renew_before).ok_or_else(|| {
-        format!(
-            "rotation.renewBefore {:?} is not a duration such as 1h or 30m",
-            rotation.renew_before
-        )
-    })?;
+    let before = requeue::parse(&rotation.renew_before)
+        .ok_or_else(|| RotationError::NotADuration(rotation.renew_before.clone()))?;
     let ttl = obj
         .spec
         .seconds_to_live
         .and_then(|s| u64::try_from(s).ok())
         .filter(|s| *s > 0)
-        .ok_or_else(|| "rotation needs a positive secondsToLive".to_string())?;
+        .ok_or(RotationError::NoLifetime)?;
     if before.saturating_add(MIN_KEY_AGE) > Duration::from_secs(ttl) {
-        return Err(format!(
-            "rotation.renewBefore ({}) must be at least {}s shorter than secondsToLive ({ttl}s)",
-            rotation.renew_before,
-            MIN_KEY_AGE.as_secs()
-        ));
+        return Err(RotationError::TooLong {
+            renew_before: rotation.renew_before.clone(),
+            min_age_secs: MIN_KEY_AGE.as_secs(),
+            ttl_secs: ttl,
+        });
     }
     Ok(Some(before))
 }

@@ -120,6 +120,7 @@ fn renew_before_must_be_shorter_than_the_lifetime() {
     assert!(
         renew_before(&with(Some(3600), "1h"))
             .unwrap_err()
+            .to_string()
             .contains("shorter than secondsToLive")
     );
     assert!(renew_before(&with(None, "1m")).is_err());
@@ -129,6 +130,7 @@ fn renew_before_must_be_shorter_than_the_lifetime() {
     assert!(
         renew_before(&with(Some(60), "31s"))
             .unwrap_err()
+            .to_string()
             .contains("at least 30s shorter")
     );
     assert!(renew_before(&with(Some(60), "30s")).is_ok());

@@ -30,16 +30,14 @@ use crate::crd::{
     CredentialsRef, GrafanaCloudApiKey, GrafanaStack, MANAGED_BY_LABEL, MANAGED_BY_VALUE,
 };
 
-use super::{Context, Error, shell::ManagedKind, watch::UsesCredentials};
-
-impl UsesCredentials for GrafanaCloudApiKey {
-    fn credentials(&self) -> Option<&CredentialsRef> {
-        self.spec.credentials.as_ref()
-    }
-}
+use super::{Context, Error, shell::ManagedKind};
 
 impl ManagedKind for GrafanaCloudApiKey {
     const KIND: &'static str = "GrafanaCloudApiKey";
+
+    fn credentials(&self) -> Option<&CredentialsRef> {
+        self.spec.credentials.as_ref()
+    }
 
     async fn apply(obj: &Self, ctx: &Context) -> Result<Action, Error> {
         apply::apply(obj, ctx).await

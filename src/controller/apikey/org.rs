@@ -147,11 +147,7 @@ pub(super) async fn converge(
     status.org_slug = Some(org.clone());
     status.stack_slug = None;
     let name = desired::base_name(obj);
-    prepared
-        .check_template(obj, &org, stack.as_ref(), &name, false)
-        .map_err(|err| Error::InvalidSpec {
-            reason: err.to_string(),
-        })?;
+    prepared.check_template(obj, &org, stack.as_ref(), &name, false)?;
 
     let stored_token = prepared.owned.as_ref().and_then(secret::stored_token);
     let stored = prepared.owned.as_ref().and_then(secret::stored_record);

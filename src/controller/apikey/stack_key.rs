@@ -73,11 +73,8 @@ pub(super) async fn converge(
     status.org_slug = Some(org.clone()).filter(|s| !s.is_empty());
     status.stack_slug = Some(stack.slug.clone());
     let base = desired::base_name(obj);
-    let renew_before =
-        desired::renew_before(obj).map_err(|reason| Error::InvalidSpec { reason })?;
-    prepared
-        .check_template(obj, &org, Some(stack), &base, true)
-        .map_err(invalid)?;
+    let renew_before = desired::renew_before(obj)?;
+    prepared.check_template(obj, &org, Some(stack), &base, true)?;
 
     let stored_token = prepared.owned.as_ref().and_then(secret::stored_token);
     let stored = prepared.owned.as_ref().and_then(secret::stored_record);
@@ -174,12 +171,6 @@ fn paced(at: Timestamp, now: Timestamp) -> Outcome {
         ),
         action: requeue::after(desired::requeue_after(now, Some(at), desired::MIN_KEY_AGE)),
         claim_settled: true,
-    }
-}
-
-fn invalid(err: secret::TemplateError) -> Error {
-    Error::InvalidSpec {
-        reason: err.to_string(),
     }
 }
 

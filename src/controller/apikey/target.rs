@@ -138,9 +138,7 @@ impl Prepared {
         let (desired, template_error) = self.desired(obj, material);
         let written = self.submit(ctx, desired, false).await?;
         match template_error {
-            Some(err) => Err(Error::InvalidSpec {
-                reason: err.to_string(),
-            }),
+            Some(err) => Err(err.into()),
             None => Ok(written),
         }
     }

@@ -24,9 +24,6 @@ use crate::{
 };
 
 /// Why a stack with the resource's slug is left alone.
-const NOT_OURS: &str = "a stack with this slug exists and was not created by this resource; set \
-                        the annotation grafanacloud.operator.dev/adopt: \"true\" to manage it";
-
 /// What a successful pass decided.
 struct Outcome {
     readiness: Readiness,
@@ -104,10 +101,7 @@ async fn converge(
                 }
                 Ownership::Foreign => {
                     status.managed = false;
-                    return Err(Error::SlugUnavailable {
-                        slug: slug.clone(),
-                        detail: NOT_OURS.into(),
-                    });
+                    return Err(Error::SlugNotAdopted { slug: slug.clone() });
                 }
             }
         }
@@ -240,7 +234,7 @@ async fn create(
             if err.is_slug_unavailable() {
                 return Err(Error::SlugUnavailable {
                     slug: slug.clone(),
-                    detail: err.to_string(),
+                    source: Some(err),
                 });
             }
             let maybe_committed = err.status().is_none_or(|code| code >= 500);

@@ -8,16 +8,14 @@ use kube::runtime::controller::Action;
 
 use crate::crd::{CredentialsRef, GrafanaStack};
 
-use super::{Context, Error, shell::ManagedKind, watch::UsesCredentials};
-
-impl UsesCredentials for GrafanaStack {
-    fn credentials(&self) -> Option<&CredentialsRef> {
-        self.spec.credentials.as_ref()
-    }
-}
+use super::{Context, Error, shell::ManagedKind};
 
 impl ManagedKind for GrafanaStack {
     const KIND: &'static str = "GrafanaStack";
+
+    fn credentials(&self) -> Option<&CredentialsRef> {
+        self.spec.credentials.as_ref()
+    }
 
     async fn apply(obj: &Self, ctx: &Context) -> Result<Action, Error> {
         apply::apply(obj, ctx).await
