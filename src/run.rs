@@ -1,5 +1,9 @@
 //! `grafana-cloud-operator run`: wires clients, controllers and servers together.
 
+mod controllers;
+
+use controllers::Controllers;
+
 use std::{process::ExitCode, sync::Arc, time::Duration};
 
 use futures::FutureExt;
@@ -7,12 +11,7 @@ use tracing::{error, info};
 
 use crate::{
     cli::RunArgs,
-    controller::{
-        self, Config, Context, Shutdown,
-        credentials::DefaultCredentials,
-        shell::{self, ManagedKind},
-    },
-    crd::{GrafanaCloudApiKey, GrafanaStack},
+    controller::{self, Config, Context, Shutdown, credentials::DefaultCredentials},
     fence::Fence,
     grafana::{ClientOptions, GrafanaClient, budget::Budget},
     http::{self, Readiness},
@@ -236,81 +235,6 @@ async fn lead(
     }
 }
 
-/// The running controllers, each with the kind it serves.
-struct Controllers {
-    tasks: Vec<(&'static str, tokio::task::JoinHandle<()>)>,
-    ctx: Arc<Context>,
-    kube: kube::Client,
-    shutdown: Shutdown,
-}
-
-impl Controllers {
-    /// Starts every controller over every watched scope.
-    fn spawn(
-        ctx: &Arc<Context>,
-        kube: &kube::Client,
-        scopes: &[Option<String>],
-        shutdown: &Shutdown,
-    ) -> Self {
-        let mut controllers = Self {
-            tasks: Vec::new(),
-            ctx: ctx.clone(),
-            kube: kube.clone(),
-            shutdown: shutdown.clone(),
-        };
-        for scope in scopes {
-            controllers.start::<GrafanaStack>(scope);
-            controllers.start::<GrafanaCloudApiKey>(scope);
-        }
-        controllers
-    }
-
-    /// Starts the controller of kind `K` over `scope`.
-    fn start<K: ManagedKind>(&mut self, scope: &Option<String>) {
-        let task = tokio::spawn(shell::run::<K>(
-            self.ctx.clone(),
-            self.kube.clone(),
-            scope.clone(),
-            self.shutdown.clone(),
-        ));
-        self.tasks.push((K::KIND, task));
-    }
-
-    /// Resolves with the kind of the first controller that ends, by returning or panicking.
-    async fn first_to_end(&mut self) -> &'static str {
-        first_to_end(&mut self.tasks).await
-    }
-
-    /// Waits up to `timeout` for every controller to finish; false when some did not.
-    async fn drain(self, timeout: Duration) -> bool {
-        let all = futures::future::join_all(self.tasks.into_iter().map(|(_, task)| task));
-        tokio::time::timeout(timeout, all).await.is_ok()
-    }
-
-    fn abort(&self) {
-        for (_, task) in &self.tasks {
-            task.abort();
-        }
-    }
-}
-
-/// The name of the first task in `tasks` to end, by returning or panicking; pending while
-/// none has, or forever when there are none.
-async fn first_to_end<T>(tasks: &mut [(&'static str, tokio::task::JoinHandle<T>)]) -> &'static str {
-    if tasks.is_empty() {
-        return std::future::pending().await;
-    }
-    let (ended, index, _) =
-        futures::future::select_all(tasks.iter_mut().map(|(_, task)| task)).await;
-    let name = tasks.get(index).map_or("unknown", |(name, _)| *name);
-    match ended {
-        Ok(_) => error!(controller = name, "controller ended"),
-        Err(err) if err.is_panic() => error!(controller = name, "controller panicked"),
-        Err(_) => error!(controller = name, "controller was cancelled"),
-    }
-    name
-}
-
 fn default_credentials(args: &RunArgs) -> Result<Option<DefaultCredentials>, RunError> {
     let Some(reference) = &args.default_credentials_secret else {
         return Ok(None);
@@ -353,42 +277,4 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn a_panicking_controller_is_noticed_and_named() {
-        let mut tasks = vec![
-            ("Healthy", tokio::spawn(std::future::pending::<()>())),
-            (
-                "Broken",
-                tokio::spawn(async {
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    if std::hint::black_box(true) {
-                        panic!("inside the controller");
-                    }
-                }),
-            ),
-        ];
-        let ended = tokio::time::timeout(Duration::from_secs(5), first_to_end(&mut tasks)).await;
-        assert_eq!(ended.ok(), Some("Broken"));
-    }
-
-    #[tokio::test]
-    async fn a_controller_that_returns_is_noticed_too() {
-        let mut tasks = vec![("Done", tokio::spawn(async {}))];
-        let ended = tokio::time::timeout(Duration::from_secs(5), first_to_end(&mut tasks)).await;
-        assert_eq!(ended.ok(), Some("Done"));
-    }
-
-    #[tokio::test]
-    async fn running_controllers_keep_the_supervisor_waiting() {
-        let mut tasks = vec![("Healthy", tokio::spawn(std::future::pending::<()>()))];
-        let ended =
-            tokio::time::timeout(Duration::from_millis(100), first_to_end(&mut tasks)).await;
-        assert!(ended.is_err(), "a running controller was reported as ended");
-    }
 }

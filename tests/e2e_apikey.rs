@@ -23,7 +23,7 @@ mod support;
 
 use std::time::Duration;
 
-use e2e::{Env, ORG};
+use e2e::{Env, ORG, has_reason, is_ready};
 use grafana_cloud_operator::crd::{
     GrafanaCloudApiKey, GrafanaStack, MANAGED_BY_LABEL, MANAGED_BY_VALUE,
 };
@@ -36,9 +36,7 @@ use kube::{
     api::{DeleteParams, Patch, PatchParams, PostParams},
 };
 use serde_json::json;
-use support::{
-    KEY, KEYS, STACK_KEYS, data, events_with_reason, key, live_org_token, ready, reason_is, stack,
-};
+use support::{KEY, KEYS, STACK_KEYS, data, events_with_reason, key, live_org_token, stack};
 
 /// Org key: created, its token in an owned Secret; steady state makes no create call; the
 /// Secret deleted → a new key replaces the old one; Delete removes the remote key.
@@ -55,7 +53,9 @@ async fn org_key_lifecycle() {
     .await
     .unwrap();
 
-    let obj = env.wait_for(&api, "metrics", "Ready", ready).await;
+    let obj = env
+        .wait_for(&api, "metrics", "step 1: the org key is Ready", is_ready)
+        .await;
     let status = obj.status.clone().unwrap();
     assert_eq!(status.key_type.as_deref(), Some("org"));
     assert_eq!(status.key_name.as_deref(), Some("team-a-metrics"));
@@ -72,9 +72,14 @@ async fn org_key_lifecycle() {
     let owner = &secret.metadata.owner_references.as_ref().unwrap()[0];
     assert_eq!(Some(&owner.uid), obj.metadata.uid.as_ref());
     assert_eq!(owner.controller, Some(true));
-    assert_eq!(env.sim.control().count("POST", KEYS), 1);
+    assert_eq!(
+        env.sim.control().count("POST", KEYS),
+        1,
+        "step 1: one create"
+    );
 
     // More reconciles (a label change) make no create call.
+    let before = env.passes(&ns, "metrics");
     api.patch(
         "metrics",
         &PatchParams::default(),
@@ -82,12 +87,22 @@ async fn org_key_lifecycle() {
     )
     .await
     .unwrap();
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(env.sim.control().count("POST", KEYS), 1, "steady state");
+    env.next_pass(
+        "step 2: a pass after a label change",
+        &ns,
+        "metrics",
+        before,
+    )
+    .await;
+    assert_eq!(
+        env.sim.control().count("POST", KEYS),
+        1,
+        "step 2: steady state created a key"
+    );
     let unchanged = secrets.get("metrics").await.unwrap();
     assert_eq!(
         unchanged.metadata.resource_version, secret.metadata.resource_version,
-        "no Secret rewrite in steady state"
+        "step 2: steady state rewrote the Secret"
     );
 
     // The Secret is deleted: the key is replaced, exactly one stays live.
@@ -96,14 +111,25 @@ async fn org_key_lifecycle() {
         .await
         .unwrap();
     let recreated = env
-        .wait_for(&secrets, "metrics", "Secret written again", |s| {
-            data(s, "token").is_some_and(|t| t != first)
-        })
+        .wait_for(
+            &secrets,
+            "metrics",
+            "step 3: a deleted Secret is written again",
+            |s| data(s, "token").is_some_and(|t| t != first),
+        )
         .await;
     let second = data(&recreated, "token").unwrap();
-    assert_eq!(Some(second), live_org_token(&env, "team-a-metrics"));
-    assert_eq!(env.sim.control().org_keys(ORG).len(), 1);
-    env.eventually_async("KeyRecreated event", || async {
+    assert_eq!(
+        Some(second),
+        live_org_token(&env, "team-a-metrics"),
+        "step 3: the Secret holds the live key's token"
+    );
+    assert_eq!(
+        env.sim.control().org_keys(ORG).len(),
+        1,
+        "step 3: exactly one key stays live"
+    );
+    env.eventually_async("step 3: a KeyRecreated event", || async {
         events_with_reason(&env, &ns, "KeyRecreated").await >= 1
     })
     .await;
@@ -111,13 +137,13 @@ async fn org_key_lifecycle() {
     api.delete("metrics", &DeleteParams::default())
         .await
         .unwrap();
-    env.eventually_async("resource gone", || async {
+    env.eventually_async("step 4: Delete removes the resource", || async {
         api.get_opt("metrics").await.unwrap().is_none()
     })
     .await;
     assert!(
         env.sim.control().org_keys(ORG).is_empty(),
-        "Delete removes the key"
+        "step 4: Delete removes the remote key"
     );
     env.assert_no_token_leaked().await;
 }
@@ -138,7 +164,7 @@ async fn crash_between_create_and_secret_write_leaves_one_key_with_its_token() {
     )
     .await
     .unwrap();
-    env.wait_for(&api, "ci", "Ready after the lost create", ready)
+    env.wait_for(&api, "ci", "Ready after the lost create", is_ready)
         .await;
     let secret = env.api::<Secret>(&ns).get("ci").await.unwrap();
     assert_eq!(
@@ -178,8 +204,13 @@ async fn foreign_secret_conflicts_and_retain_keeps_the_key() {
     )
     .await
     .unwrap();
-    env.wait_for(&api, "taken", "SecretConflict", reason_is("SecretConflict"))
-        .await;
+    env.wait_for(
+        &api,
+        "taken",
+        "SecretConflict",
+        has_reason("SecretConflict"),
+    )
+    .await;
     env.eventually_async("one SecretConflict warning event", || async {
         events_with_reason(&env, &ns, "SecretConflict").await == 1
     })
@@ -211,7 +242,7 @@ async fn foreign_secret_conflicts_and_retain_keeps_the_key() {
     )
     .await
     .unwrap();
-    env.wait_for(&api, "kept", "Ready", ready).await;
+    env.wait_for(&api, "kept", "Ready", is_ready).await;
     api.delete("kept", &DeleteParams::default()).await.unwrap();
     env.eventually_async("resource gone", || async {
         api.get_opt("kept").await.unwrap().is_none()
@@ -261,13 +292,18 @@ async fn stack_key_waits_rotates_and_templates_render() {
     )
     .await
     .unwrap();
-    env.wait_for(&api, "grafana", "StackNotReady", reason_is("StackNotReady"))
-        .await;
+    env.wait_for(
+        &api,
+        "grafana",
+        "StackNotReady",
+        has_reason("StackNotReady"),
+    )
+    .await;
     env.wait_for(
         &api,
         "remote-write",
         "StackNotReady",
-        reason_is("StackNotReady"),
+        has_reason("StackNotReady"),
     )
     .await;
     assert_eq!(env.sim.control().count("POST", STACK_KEYS), 0);
@@ -284,7 +320,7 @@ async fn stack_key_waits_rotates_and_templates_render() {
             "grafana",
             "Ready soon after the stack",
             Duration::from_secs(20),
-            ready,
+            is_ready,
         )
         .await;
     let status = obj.status.unwrap();
@@ -306,7 +342,7 @@ async fn stack_key_waits_rotates_and_templates_render() {
     assert_eq!(data(&secret, "url"), Some(remote.url.clone()));
 
     // The remote-write Secret carries the stack's endpoint and the org key's token.
-    env.wait_for(&api, "remote-write", "Ready", ready).await;
+    env.wait_for(&api, "remote-write", "Ready", is_ready).await;
     let rw = secrets.get("remote-write").await.unwrap();
     let stack_status = env
         .api::<GrafanaStack>(&ns)

@@ -4,15 +4,17 @@
 #![allow(clippy::unwrap_used)]
 
 mod e2e;
+#[path = "e2e_cluster/validation.rs"]
+mod validation;
 
 use std::time::Duration;
 
-use e2e::{CREDENTIALS, Env, Options, ready_of};
-use grafana_cloud_operator::crd::{GrafanaCloudApiKey, GrafanaStack};
+use e2e::{CREDENTIALS, Env, Options, has_reason, is_ready};
+use grafana_cloud_operator::crd::GrafanaStack;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::{
     Api,
-    api::{ApiResource, DynamicObject, Patch, PatchParams, PostParams},
+    api::{Patch, PatchParams, PostParams},
 };
 use serde_json::json;
 
@@ -23,22 +25,6 @@ fn stack(name: &str, spec: serde_json::Value) -> serde_json::Value {
         "metadata": {"name": name},
         "spec": spec,
     })
-}
-
-fn ready(s: &GrafanaStack) -> bool {
-    s.status
-        .as_ref()
-        .and_then(|st| ready_of(&st.conditions))
-        .is_some_and(|(st, _)| st == "True")
-}
-
-fn reason_is(reason: &'static str) -> impl Fn(&GrafanaStack) -> bool {
-    move |s| {
-        s.status
-            .as_ref()
-            .and_then(|st| ready_of(&st.conditions))
-            .is_some_and(|(_, r)| r == reason)
-    }
 }
 
 /// An operator whose default credentials are `gco-system/grafana-default` (holding `token`),
@@ -77,250 +63,6 @@ async fn select_for_default_credentials(env: &Env, ns: &str) {
         .unwrap();
 }
 
-/// Creates a raw object (not checked by the Rust types) and returns the API server's error
-/// message, if it refused.
-async fn rejection<K: kube::Resource<DynamicType = ()>>(
-    env: &Env,
-    ns: &str,
-    obj: serde_json::Value,
-) -> Option<String> {
-    let raw: DynamicObject = serde_json::from_value(obj).unwrap();
-    let api: Api<DynamicObject> =
-        Api::namespaced_with(env.client.clone(), ns, &ApiResource::erase::<K>(&()));
-    match api.create(&PostParams::default(), &raw).await {
-        Ok(_) => None,
-        Err(kube::Error::Api(status)) => Some(status.message),
-        Err(other) => panic!("unexpected error: {other}"),
-    }
-}
-
-#[tokio::test]
-async fn api_server_rejects_bad_specs_with_readable_messages() {
-    let env = Env::start().await;
-    let ns = env.namespace("validation").await;
-    let stacks: Api<GrafanaStack> = env.api(&ns);
-    let creds = json!({"secretName": CREDENTIALS});
-
-    let bad_slug = rejection::<GrafanaStack>(
-        &env,
-        &ns,
-        stack("bad", json!({"slug": "Not_A_Slug", "credentials": creds})),
-    )
-    .await;
-    assert!(
-        bad_slug.as_deref().is_some_and(|m| m.contains("spec.slug")),
-        "{bad_slug:?}"
-    );
-    let http_url = rejection::<GrafanaStack>(
-        &env,
-        &ns,
-        stack(
-            "plain",
-            json!({"slug": "plainhttp", "url": "http://grafana.example.com", "credentials": creds}),
-        ),
-    )
-    .await;
-    assert!(
-        http_url.as_deref().is_some_and(|m| m.contains("spec.url")),
-        "{http_url:?}"
-    );
-    // grafana.com allows 10 labels, and the operator adds its ownership label.
-    let labels: serde_json::Map<String, serde_json::Value> =
-        (0..10).map(|i| (format!("k{i}"), json!("v"))).collect();
-    let too_many = rejection::<GrafanaStack>(
-        &env,
-        &ns,
-        stack(
-            "many",
-            json!({"slug": "manylabels", "labels": labels, "credentials": creds}),
-        ),
-    )
-    .await;
-    assert!(
-        too_many
-            .as_deref()
-            .is_some_and(|m| m.contains("spec.labels")),
-        "{too_many:?}"
-    );
-    let nine: serde_json::Map<String, serde_json::Value> =
-        (0..9).map(|i| (format!("k{i}"), json!("v"))).collect();
-    assert_eq!(
-        rejection::<GrafanaStack>(
-            &env,
-            &ns,
-            stack(
-                "nine",
-                json!({"slug": "ninelabels", "labels": nine, "credentials": creds}),
-            ),
-        )
-        .await,
-        None,
-        "nine labels, with the ownership label ten, must be accepted"
-    );
-    let bad_key = rejection::<GrafanaStack>(
-        &env,
-        &ns,
-        stack(
-            "badkey",
-            json!({"slug": "badkey", "labels": {"no spaces": "v"}, "credentials": creds}),
-        ),
-    )
-    .await;
-    assert!(
-        bad_key.as_deref().is_some_and(|m| m.contains("label keys")),
-        "{bad_key:?}"
-    );
-
-    // Immutable fields.
-    assert!(
-        rejection::<GrafanaStack>(
-            &env,
-            &ns,
-            stack(
-                "fixed",
-                json!({"slug": "fixedslug", "region": "us", "credentials": creds})
-            )
-        )
-        .await
-        .is_none()
-    );
-    let change = |spec: serde_json::Value| {
-        let stacks = stacks.clone();
-        async move {
-            stacks
-                .patch(
-                    "fixed",
-                    &PatchParams::default(),
-                    &Patch::Merge(json!({"spec": spec})),
-                )
-                .await
-                .err()
-                .map(|e| e.to_string())
-        }
-    };
-    let slug = change(json!({"slug": "otherslug"})).await;
-    assert!(
-        slug.as_deref()
-            .is_some_and(|m| m.contains("slug is immutable")),
-        "{slug:?}"
-    );
-    let region = change(json!({"region": "eu"})).await;
-    assert!(
-        region
-            .as_deref()
-            .is_some_and(|m| m.contains("region is immutable")),
-        "{region:?}"
-    );
-    let removed = change(json!({"region": null})).await;
-    assert!(
-        removed
-            .as_deref()
-            .is_some_and(|m| m.contains("region is immutable")),
-        "{removed:?}"
-    );
-    assert!(change(json!({"description": "mutable"})).await.is_none());
-
-    // Key rules: MetricsPublisher is for org keys only; TTL and rotation need a stack key.
-    let keys: Api<GrafanaCloudApiKey> = env.api(&ns);
-    let key = |name: &str, spec: serde_json::Value| {
-        json!({"apiVersion": "grafanacloud.operator.dev/v1alpha1", "kind": "GrafanaCloudApiKey",
-               "metadata": {"name": name}, "spec": spec})
-    };
-    let publisher = rejection::<GrafanaCloudApiKey>(
-        &env,
-        &ns,
-        key("pub", json!({"role": "MetricsPublisher", "stackRef": "s"})),
-    )
-    .await;
-    assert!(
-        publisher
-            .as_deref()
-            .is_some_and(|m| m.contains("MetricsPublisher")),
-        "{publisher:?}"
-    );
-    let ttl = rejection::<GrafanaCloudApiKey>(
-        &env,
-        &ns,
-        key("ttl", json!({"role": "Viewer", "secondsToLive": 60})),
-    )
-    .await;
-    assert!(
-        ttl.as_deref().is_some_and(|m| m.contains("secondsToLive")),
-        "{ttl:?}"
-    );
-    // Stack keys cannot be revoked: lifetimes and renewals that would churn keys are refused.
-    let short = rejection::<GrafanaCloudApiKey>(
-        &env,
-        &ns,
-        key(
-            "short",
-            json!({"role": "Viewer", "stackRef": "s", "secondsToLive": 59}),
-        ),
-    )
-    .await;
-    assert!(
-        short
-            .as_deref()
-            .is_some_and(|m| m.contains("spec.secondsToLive")),
-        "{short:?}"
-    );
-    let eager = rejection::<GrafanaCloudApiKey>(
-        &env,
-        &ns,
-        key(
-            "eager",
-            json!({"role": "Viewer", "stackRef": "s", "secondsToLive": 60,
-                   "rotation": {"renewBefore": "31s"}}),
-        ),
-    )
-    .await;
-    assert!(
-        eager
-            .as_deref()
-            .is_some_and(|m| m.contains("at least 30s shorter")),
-        "{eager:?}"
-    );
-    assert_eq!(
-        rejection::<GrafanaCloudApiKey>(
-            &env,
-            &ns,
-            key(
-                "paced",
-                json!({"role": "Viewer", "stackRef": "s", "secondsToLive": 60,
-                       "rotation": {"renewBefore": "30s"}}),
-            ),
-        )
-        .await,
-        None
-    );
-    let role =
-        rejection::<GrafanaCloudApiKey>(&env, &ns, key("role", json!({"role": "Owner"}))).await;
-    assert!(
-        role.as_deref().is_some_and(|m| m.contains("spec.role")),
-        "{role:?}"
-    );
-    assert!(
-        rejection::<GrafanaCloudApiKey>(&env, &ns, key("ok", json!({"role": "Viewer"})))
-            .await
-            .is_none()
-    );
-    let role_change = keys
-        .patch(
-            "ok",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"spec": {"role": "Admin"}})),
-        )
-        .await
-        .err()
-        .map(|e| e.to_string());
-    assert!(
-        role_change
-            .as_deref()
-            .is_some_and(|m| m.contains("role is immutable")),
-        "{role_change:?}"
-    );
-}
-
 /// The operator is killed while the stack is provisioning; a new process converges without
 /// creating the stack twice.
 #[tokio::test]
@@ -344,11 +86,11 @@ async fn operator_restart_mid_reconcile_converges() {
     .await;
     env.kill_operator();
     assert!(
-        !ready(&api.get("crashy").await.unwrap()),
+        !is_ready(&api.get("crashy").await.unwrap()),
         "killed before readiness"
     );
     env.start_operator();
-    env.wait_for(&api, "crashy", "Ready after restart", ready)
+    env.wait_for(&api, "crashy", "Ready after restart", is_ready)
         .await;
     assert_eq!(
         env.sim.control().count("POST", "/api/instances"),
@@ -371,7 +113,7 @@ async fn namespace_deletion_cleans_up_stacks() {
         ))
         .unwrap();
         api.create(&PostParams::default(), &obj).await.unwrap();
-        env.wait_for(&api, name, "Ready", ready).await;
+        env.wait_for(&api, name, "Ready", is_ready).await;
     }
     env.delete_namespace(&ns).await;
     for slug in ["doomedone", "doomedtwo"] {
@@ -401,7 +143,7 @@ async fn default_credentials_only_for_selected_namespaces() {
         &env.api::<GrafanaStack>(&allowed),
         "nocreds",
         "Ready with default credentials",
-        ready,
+        is_ready,
     )
     .await;
     let refused = env
@@ -409,7 +151,7 @@ async fn default_credentials_only_for_selected_namespaces() {
             &env.api::<GrafanaStack>(&denied),
             "nocreds",
             "CredentialsNotFound",
-            reason_is("CredentialsNotFound"),
+            has_reason("CredentialsNotFound"),
         )
         .await;
     let message = &refused.status.unwrap().conditions[0].message;
@@ -442,7 +184,7 @@ async fn a_namespaced_operator_follows_default_credentials_outside_its_namespace
     let obj: GrafanaStack =
         serde_json::from_value(stack("nocreds", json!({"slug": "teamnstack"}))).unwrap();
     api.create(&PostParams::default(), &obj).await.unwrap();
-    env.wait_for(&api, "nocreds", "Unauthorized", reason_is("Unauthorized"))
+    env.wait_for(&api, "nocreds", "Unauthorized", has_reason("Unauthorized"))
         .await;
 
     Api::<Secret>::namespaced(env.client.clone(), &system)
@@ -457,7 +199,7 @@ async fn a_namespaced_operator_follows_default_credentials_outside_its_namespace
         &api,
         "nocreds",
         "Ready after the default Secret was fixed",
-        ready,
+        is_ready,
     )
     .await;
     env.assert_no_token_leaked().await;

@@ -11,12 +11,12 @@ mod support;
 
 use std::{process::Command, time::Duration};
 
-use e2e::{Env, ORG, Options};
+use e2e::{Env, ORG, Options, is_ready};
 use grafana_cloud_operator::crd::GrafanaCloudApiKey;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ListParams, PostParams};
 use serde_json::json;
-use support::{KEYS, data, key, live_org_token, ready};
+use support::{KEYS, data, key, live_org_token};
 use testenv::ChildProcess;
 
 /// Leader election with a short lease, and a request budget of one call a second, so that
@@ -76,7 +76,7 @@ async fn a_leader_paused_past_its_lease_changes_nothing_when_it_resumes() {
     .await;
     env.eventually_async("step 3: the standby converges every key", || async {
         let list = api.list(&ListParams::default()).await.unwrap();
-        list.items.len() == names.len() && list.items.iter().all(ready)
+        list.items.len() == names.len() && list.items.iter().all(is_ready)
     })
     .await;
 

@@ -7,7 +7,7 @@ mod e2e;
 
 use std::time::{Duration, Instant};
 
-use e2e::{Env, Options, logged_addr, ready_of};
+use e2e::{Env, Options, is_ready, logged_addr};
 use grafana_cloud_operator::crd::GrafanaStack;
 use grafana_cloud_simulator::Fault;
 use k8s_openapi::jiff::Timestamp;
@@ -18,17 +18,10 @@ fn stack(name: &str, slug: &str) -> GrafanaStack {
     e2e::resource("GrafanaStack", name, json!({"slug": slug}))
 }
 
-fn ready(s: &GrafanaStack) -> bool {
-    s.status
-        .as_ref()
-        .and_then(|st| ready_of(&st.conditions))
-        .is_some_and(|(st, _)| st == "True")
-}
-
 async fn all_ready(env: &Env, api: &Api<GrafanaStack>, count: usize) {
     env.eventually_async(&format!("{count} stacks Ready"), || async {
         let list = api.list(&ListParams::default()).await.unwrap();
-        list.items.len() == count && list.items.iter().all(ready)
+        list.items.len() == count && list.items.iter().all(is_ready)
     })
     .await;
 }
@@ -57,7 +50,7 @@ async fn failover_hands_leadership_over_within_the_lease() {
     api.create(&PostParams::default(), &stack("first", "hafirst"))
         .await
         .unwrap();
-    env.wait_for(&api, "first", "Ready", ready).await;
+    env.wait_for(&api, "first", "Ready", is_ready).await;
     assert!(
         !standby.read_log().contains("became the leader"),
         "two leaders at once"
@@ -82,7 +75,7 @@ async fn failover_hands_leadership_over_within_the_lease() {
     api.create(&PostParams::default(), &stack("second", "hasecond"))
         .await
         .unwrap();
-    env.wait_for(&api, "second", "Ready after failover", ready)
+    env.wait_for(&api, "second", "Ready after failover", is_ready)
         .await;
     assert_eq!(
         env.sim.control().count("POST", "/api/instances"),
@@ -108,7 +101,7 @@ async fn metrics_describe_reconciles_requests_and_readiness() {
     }))
     .unwrap();
     api.create(&PostParams::default(), &broken).await.unwrap();
-    env.wait_for(&api, "seen", "Ready", ready).await;
+    env.wait_for(&api, "seen", "Ready", is_ready).await;
 
     let addr = logged_addr(&env.operator_log(), "metrics_addr")
         .expect("the operator logs its metrics address");
@@ -273,7 +266,7 @@ async fn health_log_level_and_graceful_shutdown() {
     api.create(&PostParams::default(), &stack("one", "lifecycleone"))
         .await
         .unwrap();
-    env.wait_for(&api, "one", "Ready", ready).await;
+    env.wait_for(&api, "one", "Ready", is_ready).await;
 
     let health = logged_addr(&operator.read_log(), "health_addr").expect("health address logged");
     let http = reqwest::Client::new();
@@ -306,7 +299,7 @@ async fn health_log_level_and_graceful_shutdown() {
     api.create(&PostParams::default(), &stack("two", "lifecycletwo"))
         .await
         .unwrap();
-    env.wait_for(&api, "two", "Ready", ready).await;
+    env.wait_for(&api, "two", "Ready", is_ready).await;
     assert!(
         operator.read_log().contains(r#""level":"TRACE""#),
         "the new log level did not apply"

@@ -7,7 +7,7 @@ mod e2e;
 
 use std::time::Duration;
 
-use e2e::{Env, ORG, ORG_TOKEN, ready_of};
+use e2e::{Env, ORG, ORG_TOKEN, is_ready, ready_of};
 use grafana_cloud_operator::crd::{GrafanaStack, OWNER_LABEL};
 use grafana_cloud_simulator::Fault;
 use kube::{
@@ -27,13 +27,6 @@ fn is(reason: &'static str) -> impl Fn(&GrafanaStack) -> bool {
             .and_then(|st| ready_of(&st.conditions))
             .is_some_and(|(_, r)| r == reason)
     }
-}
-
-fn ready(s: &GrafanaStack) -> bool {
-    s.status
-        .as_ref()
-        .and_then(|st| ready_of(&st.conditions))
-        .is_some_and(|(st, _)| st == "True")
 }
 
 async fn create(api: &Api<GrafanaStack>, obj: &GrafanaStack) {
@@ -57,9 +50,11 @@ async fn stack_lifecycle() {
     )
     .await;
 
-    let obj = env.wait_for(&api, "main", "Ready", ready).await;
+    let obj = env
+        .wait_for(&api, "main", "step 1: the new stack is Ready", is_ready)
+        .await;
     let status = obj.status.unwrap();
-    assert!(status.managed);
+    assert!(status.managed, "step 1: the stack is managed");
     assert_eq!(status.org_slug.as_deref(), Some(ORG));
     assert_eq!(status.cloud_status.as_deref(), Some("active"));
     assert!(status.url.as_deref().unwrap().contains("teamastack"));
@@ -68,7 +63,11 @@ async fn stack_lifecycle() {
     let remote = env.sim.control().stack("teamastack").unwrap();
     assert_eq!(remote.labels.get(OWNER_LABEL), obj.metadata.uid.as_ref());
     assert_eq!(remote.labels.get("team").map(String::as_str), Some("a"));
-    assert_eq!(env.sim.control().count("POST", "/api/instances"), 1);
+    assert_eq!(
+        env.sim.control().count("POST", "/api/instances"),
+        1,
+        "step 1: one create call"
+    );
 
     // Drift: a spec change is pushed through the update endpoint.
     api.patch(
@@ -78,7 +77,7 @@ async fn stack_lifecycle() {
     )
     .await
     .unwrap();
-    env.eventually("description updated remotely", || {
+    env.eventually("step 2: a spec change reaches grafana.com", || {
         env.sim.control().stack("teamastack").unwrap().description == "renamed"
     })
     .await;
@@ -92,7 +91,7 @@ async fn stack_lifecycle() {
     )
     .await
     .unwrap();
-    env.wait_for(&api, "main", "restart recorded", |s| {
+    env.wait_for(&api, "main", "step 3: the restart is recorded", |s| {
         s.status
             .as_ref()
             .and_then(|st| st.last_restart_request.as_deref())
@@ -100,6 +99,7 @@ async fn stack_lifecycle() {
     })
     .await;
     // An unrelated change triggers more reconciles; the restart must not repeat.
+    let before = env.passes(&ns, "main");
     api.patch(
         "main",
         &PatchParams::default(),
@@ -107,8 +107,13 @@ async fn stack_lifecycle() {
     )
     .await
     .unwrap();
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(env.sim.control().stack("teamastack").unwrap().restarts, 1);
+    env.next_pass("step 3: a pass after a label change", &ns, "main", before)
+        .await;
+    assert_eq!(
+        env.sim.control().stack("teamastack").unwrap().restarts,
+        1,
+        "step 3: the restart was repeated"
+    );
     api.patch(
         "main",
         &PatchParams::default(),
@@ -116,7 +121,7 @@ async fn stack_lifecycle() {
     )
     .await
     .unwrap();
-    env.eventually("second restart", || {
+    env.eventually("step 4: a new annotation value restarts again", || {
         env.sim.control().stack("teamastack").unwrap().restarts == 2
     })
     .await;
@@ -132,7 +137,7 @@ async fn stack_lifecycle() {
     )
     .await
     .unwrap();
-    env.eventually("data source removed", || {
+    env.eventually("step 5: the data source is removed remotely", || {
         env.sim
             .control()
             .stack("teamastack")
@@ -143,13 +148,18 @@ async fn stack_lifecycle() {
     })
     .await;
     let obj = env
-        .wait_for(&api, "main", "status without the data source", |s| {
-            s.status.as_ref().is_some_and(|st| {
-                !st.datasources.is_empty() && st.datasources.iter().all(|d| d.name != victim)
-            })
-        })
+        .wait_for(
+            &api,
+            "main",
+            "step 5: status without the data source",
+            |s| {
+                s.status.as_ref().is_some_and(|st| {
+                    !st.datasources.is_empty() && st.datasources.iter().all(|d| d.name != victim)
+                })
+            },
+        )
         .await;
-    assert!(ready(&obj));
+    assert!(is_ready(&obj), "step 5: Ready after the removal");
 
     // Steady state: no more grafana.com writes without a change.
     let writes = |env: &Env| {
@@ -161,20 +171,32 @@ async fn stack_lifecycle() {
             .count()
     };
     let before = writes(&env);
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let passes = env.passes(&ns, "main");
+    api.patch(
+        "main",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"labels": {"x": "z"}}})),
+    )
+    .await
+    .unwrap();
+    env.next_pass("step 6: a pass of the converged stack", &ns, "main", passes)
+        .await;
     assert_eq!(
         writes(&env),
         before,
-        "a converged stack caused grafana.com writes"
+        "step 6: a converged stack caused grafana.com writes"
     );
 
     // Delete (the default policy) removes the remote stack, then the resource.
     api.delete("main", &DeleteParams::default()).await.unwrap();
-    env.eventually_async("resource gone", || async {
+    env.eventually_async("step 7: Delete removes the resource", || async {
         api.get_opt("main").await.unwrap().is_none()
     })
     .await;
-    assert!(env.stack_deleted_remotely("teamastack"));
+    assert!(
+        env.stack_deleted_remotely("teamastack"),
+        "step 7: the remote stack is deleted"
+    );
     env.assert_no_token_leaked().await;
 }
 
@@ -232,7 +254,9 @@ async fn adoption_is_explicit_and_retain_keeps_the_stack() {
     )
     .await
     .unwrap();
-    let obj = env.wait_for(&api, "hand", "adopted and Ready", ready).await;
+    let obj = env
+        .wait_for(&api, "hand", "adopted and Ready", is_ready)
+        .await;
     assert!(obj.status.unwrap().managed);
     let remote = env.sim.control().stack("handmade").unwrap();
     assert_eq!(
@@ -272,7 +296,7 @@ async fn create_failures_recover() {
             .times(1),
     );
     create(&api, &stack("flaky", json!({"slug": "flakystack"}))).await;
-    env.wait_for(&api, "flaky", "Ready after a 5xx on create", ready)
+    env.wait_for(&api, "flaky", "Ready after a 5xx on create", is_ready)
         .await;
     assert_eq!(
         env.sim
@@ -303,7 +327,7 @@ async fn create_failures_recover() {
         is("SlugRecentlyDeleted"),
     )
     .await;
-    env.wait_for(&api, "again", "Ready after the reservation", ready)
+    env.wait_for(&api, "again", "Ready after the reservation", is_ready)
         .await;
     env.assert_no_token_leaked().await;
 }
@@ -337,7 +361,7 @@ async fn credentials_and_api_errors() {
         "calls were made without credentials"
     );
     env.credentials_secret(&ns, "not-yet", ORG_TOKEN, ORG).await;
-    env.wait_for(&api, "late", "Ready once the Secret exists", ready)
+    env.wait_for(&api, "late", "Ready once the Secret exists", is_ready)
         .await;
 
     // A wrong token: Unauthorized, and a slow retry rather than a burst.
@@ -377,7 +401,7 @@ async fn credentials_and_api_errors() {
             .times(2),
     );
     create(&api, &stack("bumpy", json!({"slug": "bumpystack"}))).await;
-    env.wait_for(&api, "bumpy", "Ready despite 429 and 5xx", ready)
+    env.wait_for(&api, "bumpy", "Ready despite 429 and 5xx", is_ready)
         .await;
     env.assert_no_token_leaked().await;
 }

@@ -9,6 +9,8 @@ mod captured_logs;
 mod fault_server;
 #[path = "grafana_client/faults.rs"]
 mod faults;
+#[path = "grafana_client/limits.rs"]
+mod limits;
 #[path = "grafana_client/redaction.rs"]
 mod redaction;
 #[path = "grafana_client/simulator.rs"]

@@ -6,6 +6,7 @@ pub mod conditions;
 mod context;
 pub mod credentials;
 pub mod error;
+pub mod kind;
 pub mod requeue;
 pub mod secret;
 pub mod shell;

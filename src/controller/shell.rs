@@ -3,60 +3,22 @@
 //! kind's own watches). A kind plugs in by implementing [`ManagedKind`]; `run.rs` starts it
 //! with one line.
 
-use std::{fmt::Debug, future::Future, sync::Arc};
+use std::sync::Arc;
 
 use futures::StreamExt;
 use kube::{
-    Api, Client, Resource, ResourceExt,
-    core::NamespaceResourceScope,
+    Api, Client, ResourceExt,
     runtime::{
         Controller, controller,
         controller::Action,
         finalizer::{Event as FinalizerEvent, finalizer},
-        reflector::Store,
     },
 };
-use serde::{Serialize, de::DeserializeOwned};
 use tracing::{Instrument, info_span};
 
+pub use super::kind::ManagedKind;
 use super::{Context, Error, Shutdown};
-use crate::crd::{CredentialsRef, FINALIZER};
-
-/// What the shell needs to know about a kind of resource it manages.
-pub trait ManagedKind:
-    Resource<DynamicType = (), Scope = NamespaceResourceScope>
-    + Clone
-    + Debug
-    + DeserializeOwned
-    + Serialize
-    + Send
-    + Sync
-    + 'static
-{
-    /// The kind's name, as spans, metrics, log lines and messages show it.
-    const KIND: &'static str;
-
-    /// The credentials Secret the resource names, if any (the operator's default otherwise).
-    fn credentials(&self) -> Option<&CredentialsRef>;
-
-    /// Converges one resource that is not being deleted.
-    fn apply(obj: &Self, ctx: &Context) -> impl Future<Output = Result<Action, Error>> + Send;
-
-    /// Cleans up after one resource that is being deleted; the finalizer goes once it
-    /// succeeds.
-    fn cleanup(obj: &Self, ctx: &Context) -> impl Future<Output = Result<Action, Error>> + Send;
-
-    /// Adds the kind's own watches (the Secrets it writes, the objects it references) to a
-    /// controller that already follows spec changes and credentials Secrets.
-    fn watches(
-        controller: Controller<Self>,
-        _kube: &Client,
-        _scope: Option<&str>,
-        _store: &Store<Self>,
-    ) -> Controller<Self> {
-        controller
-    }
-}
+use crate::crd::FINALIZER;
 
 /// Reconciles one resource: converge it, or clean up when it is being deleted. The finalizer
 /// is kept through `kube`; everything else goes through the context's cluster port.

@@ -15,7 +15,7 @@ use kube::{
     },
 };
 
-use super::{credentials::DefaultCredentials, shell::ManagedKind};
+use super::{credentials::DefaultCredentials, kind::ManagedKind};
 
 /// The resources in `store` whose token comes from `secret`: those naming it in their own
 /// namespace, and, when it is the default credentials Secret, those without credentials.

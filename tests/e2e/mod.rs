@@ -4,6 +4,11 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+mod conditions;
+
+#[allow(unused_imports)]
+pub use conditions::{Conditioned, has_reason, is_ready, ready_message, ready_of};
+
 use std::{
     future::Future,
     path::{Path, PathBuf},
@@ -263,6 +268,22 @@ impl Env {
         }
     }
 
+    /// How many reconcile passes of `ns/name` the operator has logged so far.
+    pub fn passes(&self, ns: &str, name: &str) -> usize {
+        let object = format!("/{name}.{ns}\"");
+        self.operator_log()
+            .lines()
+            .filter(|l| l.contains("\"reconciled\"") && l.contains(&object))
+            .count()
+    }
+
+    /// Waits until the operator has logged a pass of `ns/name` beyond the `before` counted
+    /// earlier: the positive signal a "nothing happened" check waits for first.
+    pub async fn next_pass(&self, step: &str, ns: &str, name: &str, before: usize) {
+        self.eventually(step, || self.passes(ns, name) > before)
+            .await;
+    }
+
     /// Polls until `check` holds for a condition outside Kubernetes (the simulator, say).
     pub async fn eventually(&self, what: &str, check: impl Fn() -> bool) {
         self.eventually_async(what, || std::future::ready(check()))
@@ -399,41 +420,4 @@ pub fn repo() -> PathBuf {
 pub fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
-}
-
-/// A custom resource with a status that carries conditions.
-pub trait Conditioned {
-    fn conditions(&self) -> &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition];
-}
-
-impl Conditioned for grafana_cloud_operator::crd::GrafanaStack {
-    fn conditions(&self) -> &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition] {
-        self.status.as_ref().map_or(&[], |s| &s.conditions)
-    }
-}
-
-impl Conditioned for grafana_cloud_operator::crd::GrafanaCloudApiKey {
-    fn conditions(&self) -> &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition] {
-        self.status.as_ref().map_or(&[], |s| &s.conditions)
-    }
-}
-
-/// Whether the resource is Ready.
-pub fn is_ready<K: Conditioned>(obj: &K) -> bool {
-    ready_of(obj.conditions()).is_some_and(|(status, _)| status == "True")
-}
-
-/// A check that the Ready condition has `reason`.
-pub fn has_reason<K: Conditioned>(reason: &'static str) -> impl Fn(&K) -> bool {
-    move |obj| ready_of(obj.conditions()).is_some_and(|(_, r)| r == reason)
-}
-
-/// The Ready condition's `(status, reason)`, if present.
-pub fn ready_of(
-    conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
-) -> Option<(String, String)> {
-    conditions
-        .iter()
-        .find(|c| c.type_ == "Ready")
-        .map(|c| (c.status.clone(), c.reason.clone()))
 }

@@ -12,14 +12,9 @@ use kube::{
 use serde_json::json;
 
 use super::{
-    KEYS, data, e2e::Env, e2e::ORG, e2e::ORG_TOKEN, key, live_org_token, ready, reason_is,
+    KEYS, data, e2e::Env, e2e::ORG, e2e::ORG_TOKEN, e2e::ready_message, has_reason, is_ready, key,
+    live_org_token,
 };
-
-fn message(k: &GrafanaCloudApiKey) -> String {
-    let status = k.status.as_ref().unwrap();
-    let ready = status.conditions.iter().find(|c| c.type_ == "Ready");
-    ready.map(|c| c.message.clone()).unwrap_or_default()
-}
 
 #[tokio::test]
 async fn bad_templates_and_credentials_wait_without_calls_and_recover() {
@@ -60,22 +55,26 @@ async fn bad_templates_and_credentials_wait_without_calls_and_recover() {
     .unwrap();
 
     let templated = env
-        .wait_for(&api, "templated", "InvalidSpec", reason_is("InvalidSpec"))
+        .wait_for(&api, "templated", "InvalidSpec", has_reason("InvalidSpec"))
         .await;
     assert!(
-        message(&templated).contains("data.config"),
+        ready_message(&templated).contains("data.config"),
         "{}",
-        message(&templated)
+        ready_message(&templated)
     );
     let no_org = env
-        .wait_for(&api, "no-org", "InvalidSpec", reason_is("InvalidSpec"))
+        .wait_for(&api, "no-org", "InvalidSpec", has_reason("InvalidSpec"))
         .await;
-    assert!(message(&no_org).contains("orgSlug"), "{}", message(&no_org));
+    assert!(
+        ready_message(&no_org).contains("orgSlug"),
+        "{}",
+        ready_message(&no_org)
+    );
     env.wait_for(
         &api,
         "later",
         "CredentialsNotFound",
-        reason_is("CredentialsNotFound"),
+        has_reason("CredentialsNotFound"),
     )
     .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -95,7 +94,7 @@ async fn bad_templates_and_credentials_wait_without_calls_and_recover() {
     )
     .await
     .unwrap();
-    env.wait_for(&api, "templated", "Ready after the fix", ready)
+    env.wait_for(&api, "templated", "Ready after the fix", is_ready)
         .await;
     let secret = env.api::<Secret>(&ns).get("templated").await.unwrap();
     assert_eq!(data(&secret, "config"), Some(format!("org: {ORG}")));
@@ -106,7 +105,7 @@ async fn bad_templates_and_credentials_wait_without_calls_and_recover() {
 
     env.credentials_secret(&ns, "later-creds", ORG_TOKEN, ORG)
         .await;
-    env.wait_for(&api, "later", "Ready once the credentials exist", ready)
+    env.wait_for(&api, "later", "Ready once the credentials exist", is_ready)
         .await;
     assert_eq!(env.sim.control().count("POST", KEYS), 2);
     env.assert_no_token_leaked().await;

@@ -13,7 +13,7 @@ use serde_json::json;
 use super::{
     KEY, KEYS, STACK_KEYS, data,
     e2e::{Env, ORG},
-    key, live_org_token, ready, stack,
+    is_ready, key, live_org_token, stack,
 };
 
 #[tokio::test]
@@ -69,9 +69,9 @@ async fn killed_between_create_and_secret_write_the_next_run_converges() {
     assert!(secrets.get_opt("stack").await.unwrap().is_none());
 
     env.start_operator();
-    env.wait_for(&api, "org", "Ready after the restart", ready)
+    env.wait_for(&api, "org", "Ready after the restart", is_ready)
         .await;
-    env.wait_for(&api, "stack", "Ready after the restart", ready)
+    env.wait_for(&api, "stack", "Ready after the restart", is_ready)
         .await;
 
     let org_secret = secrets.get("org").await.unwrap();

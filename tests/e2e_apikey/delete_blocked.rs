@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::{
     e2e::{CREDENTIALS, Env, ORG},
-    events_with_reason, key, ready, reason_is,
+    events_with_reason, has_reason, is_ready, key,
 };
 
 #[tokio::test]
@@ -26,7 +26,7 @@ async fn a_blocked_delete_says_why_and_retain_unblocks_it() {
     )
     .await
     .unwrap();
-    env.wait_for(&api, "stuck", "Ready", ready).await;
+    env.wait_for(&api, "stuck", "Ready", is_ready).await;
 
     // Without credentials (not even the token a running operator remembers) the key cannot
     // be deleted remotely.
@@ -38,7 +38,7 @@ async fn a_blocked_delete_says_why_and_retain_unblocks_it() {
     env.start_operator();
     api.delete("stuck", &DeleteParams::default()).await.unwrap();
     let blocked = env
-        .wait_for(&api, "stuck", "Deleting", reason_is("Deleting"))
+        .wait_for(&api, "stuck", "Deleting", has_reason("Deleting"))
         .await;
     let message = blocked.status.unwrap().conditions[0].message.clone();
     assert!(message.contains("Retain"), "{message}");
@@ -76,7 +76,7 @@ async fn deleting_a_namespace_deletes_its_org_keys_remotely() {
         )
         .await
         .unwrap();
-        env.wait_for(&api, name, "Ready", ready).await;
+        env.wait_for(&api, name, "Ready", is_ready).await;
     }
     assert_eq!(env.sim.control().org_keys(ORG).len(), 2);
     env.delete_namespace(&ns).await;

@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::{Api, api::PostParams};
 use serde_json::json;
 
-use super::{data, e2e::Env, key, ready, stack};
+use super::{data, e2e::Env, is_ready, key, stack};
 
 #[tokio::test]
 async fn an_expired_stack_key_without_rotation_is_replaced_at_expiry() {
@@ -32,7 +32,7 @@ async fn an_expired_stack_key_without_rotation_is_replaced_at_expiry() {
     )
     .await
     .unwrap();
-    let first = env.wait_for(&api, "short", "Ready", ready).await;
+    let first = env.wait_for(&api, "short", "Ready", is_ready).await;
     let first = first.status.unwrap();
     assert!(first.expires_at.is_some());
     assert_eq!(

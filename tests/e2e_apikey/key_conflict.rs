@@ -13,7 +13,7 @@ use serde_json::json;
 use super::{
     KEY, KEYS,
     e2e::{Env, ORG, ORG_TOKEN},
-    events_with_reason, key, ready, reason_is,
+    events_with_reason, has_reason, is_ready, key,
 };
 
 #[tokio::test]
@@ -28,7 +28,7 @@ async fn a_same_named_key_made_by_hand_is_a_conflict_and_stays() {
     )
     .await
     .unwrap();
-    env.wait_for(&api, "first", "Ready", ready).await;
+    env.wait_for(&api, "first", "Ready", is_ready).await;
 
     // Someone creates a key by hand; the shared list does not know it yet.
     let made = reqwest::Client::new()
@@ -46,7 +46,7 @@ async fn a_same_named_key_made_by_hand_is_a_conflict_and_stays() {
     .await
     .unwrap();
     let obj = env
-        .wait_for(&api, "second", "KeyConflict", reason_is("KeyConflict"))
+        .wait_for(&api, "second", "KeyConflict", has_reason("KeyConflict"))
         .await;
     assert_eq!(
         obj.status.unwrap().key_name,
@@ -93,7 +93,7 @@ async fn many_conflicts_at_once_never_touch_the_hand_made_keys() {
     )
     .await
     .unwrap();
-    env.wait_for(&api, "filler", "Ready", ready).await;
+    env.wait_for(&api, "filler", "Ready", is_ready).await;
 
     let http = reqwest::Client::new();
     for i in 0..COUNT {
@@ -122,7 +122,7 @@ async fn many_conflicts_at_once_never_touch_the_hand_made_keys() {
             &api,
             &format!("taker-{i}"),
             "KeyConflict",
-            reason_is("KeyConflict"),
+            has_reason("KeyConflict"),
         )
         .await;
     }
@@ -131,7 +131,7 @@ async fn many_conflicts_at_once_never_touch_the_hand_made_keys() {
     for i in 0..COUNT {
         let obj = api.get(&format!("taker-{i}")).await.unwrap();
         assert!(
-            reason_is("KeyConflict")(&obj),
+            has_reason("KeyConflict")(&obj),
             "taker-{i}: {:?}",
             obj.status
         );

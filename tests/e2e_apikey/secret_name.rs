@@ -12,7 +12,7 @@ use serde_json::json;
 use super::{
     data,
     e2e::{Env, ORG},
-    events_with_reason, key, live_org_token, ready,
+    events_with_reason, is_ready, key, live_org_token,
 };
 
 #[tokio::test]
@@ -30,7 +30,7 @@ async fn renaming_the_secret_moves_the_token_and_deletes_the_old_secret() {
     )
     .await
     .unwrap();
-    env.wait_for(&api, "deploy", "Ready", ready).await;
+    env.wait_for(&api, "deploy", "Ready", is_ready).await;
     let old = data(&secrets.get("deploy-v1").await.unwrap(), "token");
 
     api.patch(

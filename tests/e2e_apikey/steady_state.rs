@@ -10,7 +10,7 @@ use serde_json::json;
 use super::{
     KEYS,
     e2e::{Env, Options},
-    key, ready,
+    is_ready, key,
 };
 
 const COUNT: usize = 20;
@@ -33,7 +33,8 @@ async fn converged_org_keys_cost_one_list_call_per_interval() {
         .unwrap();
     }
     for i in 0..COUNT {
-        env.wait_for(&api, &format!("k{i}"), "Ready", ready).await;
+        env.wait_for(&api, &format!("k{i}"), "Ready", is_ready)
+            .await;
     }
     // Creating them shared the organisation's list too: no list per key.
     let lists = env.sim.control().count("GET", KEYS);

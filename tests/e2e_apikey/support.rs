@@ -5,7 +5,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::{Api, api::ListParams};
 use serde_json::json;
 
-use super::e2e::{Env, ORG, ready_of};
+use super::e2e::{Env, ORG};
 
 pub const KEYS: &str = "/api/orgs/{org}/api-keys";
 pub const KEY: &str = "/api/orgs/{org}/api-keys/{name}";
@@ -17,22 +17,6 @@ pub fn key(name: &str, spec: serde_json::Value) -> GrafanaCloudApiKey {
 
 pub fn stack(name: &str, slug: &str) -> GrafanaStack {
     super::e2e::resource("GrafanaStack", name, json!({"slug": slug}))
-}
-
-pub fn reason_is(reason: &'static str) -> impl Fn(&GrafanaCloudApiKey) -> bool {
-    move |k| {
-        k.status
-            .as_ref()
-            .and_then(|st| ready_of(&st.conditions))
-            .is_some_and(|(_, r)| r == reason)
-    }
-}
-
-pub fn ready(k: &GrafanaCloudApiKey) -> bool {
-    k.status
-        .as_ref()
-        .and_then(|st| ready_of(&st.conditions))
-        .is_some_and(|(st, _)| st == "True")
 }
 
 pub fn data(secret: &Secret, key: &str) -> Option<String> {

@@ -1,0 +1,50 @@
+//! What a kind of resource is to the operator: [`ManagedKind`]. The shell (`shell.rs`) and
+//! the shared watches (`watch.rs`) are written once over it.
+
+use std::{fmt::Debug, future::Future};
+
+use kube::{
+    Client, Resource,
+    core::NamespaceResourceScope,
+    runtime::{Controller, controller::Action, reflector::Store},
+};
+use serde::{Serialize, de::DeserializeOwned};
+
+use super::{Context, Error};
+use crate::crd::CredentialsRef;
+
+/// What the shell needs to know about a kind of resource it manages.
+pub trait ManagedKind:
+    Resource<DynamicType = (), Scope = NamespaceResourceScope>
+    + Clone
+    + Debug
+    + DeserializeOwned
+    + Serialize
+    + Send
+    + Sync
+    + 'static
+{
+    /// The kind's name, as spans, metrics, log lines and messages show it.
+    const KIND: &'static str;
+
+    /// The credentials Secret the resource names, if any (the operator's default otherwise).
+    fn credentials(&self) -> Option<&CredentialsRef>;
+
+    /// Converges one resource that is not being deleted.
+    fn apply(obj: &Self, ctx: &Context) -> impl Future<Output = Result<Action, Error>> + Send;
+
+    /// Cleans up after one resource that is being deleted; the finalizer goes once it
+    /// succeeds.
+    fn cleanup(obj: &Self, ctx: &Context) -> impl Future<Output = Result<Action, Error>> + Send;
+
+    /// Adds the kind's own watches (the Secrets it writes, the objects it references) to a
+    /// controller that already follows spec changes and credentials Secrets.
+    fn watches(
+        controller: Controller<Self>,
+        _kube: &Client,
+        _scope: Option<&str>,
+        _store: &Store<Self>,
+    ) -> Controller<Self> {
+        controller
+    }
+}
