@@ -34,6 +34,9 @@ pub struct Timings {
     /// How long a deleted stack's slug stays reserved.
     #[serde(rename = "deletedSlugReservationMs", with = "millis")]
     pub deleted_slug_reservation: Duration,
+    /// How long after creation an access-policy token starts to authenticate.
+    #[serde(default, rename = "tokenActivationDelayMs", with = "millis")]
+    pub token_activation_delay: Duration,
 }
 
 impl Default for Timings {
@@ -41,6 +44,7 @@ impl Default for Timings {
         Self {
             readiness_delay: Duration::from_secs(2),
             deleted_slug_reservation: Duration::from_secs(30),
+            token_activation_delay: Duration::ZERO,
         }
     }
 }
@@ -57,6 +61,11 @@ pub struct Config {
     pub jitter: Duration,
     /// How many recorded requests are kept (older ones are dropped).
     pub request_log_capacity: usize,
+    /// The most items one page of a `/v1` list holds, whatever `pageSize` asks.
+    pub page_size: usize,
+    /// Answer the API key routes as grafana.com does today: 404 for org keys, 410 for
+    /// stack keys.
+    pub api_keys_removed: bool,
 }
 
 impl Default for Config {
@@ -69,6 +78,8 @@ impl Default for Config {
             latency: Duration::ZERO,
             jitter: Duration::ZERO,
             request_log_capacity: 100_000,
+            page_size: 100,
+            api_keys_removed: false,
         }
     }
 }

@@ -205,7 +205,8 @@ impl Control {
         let stack = state
             .all_stacks()
             .flat_map(|s| s.keys.iter().map(|k| k.token.clone()));
-        org.chain(stack).collect()
+        let policy = state.all_policy_tokens().iter().map(|t| t.token.clone());
+        org.chain(stack).chain(policy).collect()
     }
 
     /// Recorded `/api` requests, oldest first.

@@ -1,9 +1,10 @@
 //! A grafana.com API simulator for tests, benchmarks and the demo.
 //!
 //! It serves, under `/api`, the Grafana Cloud endpoints the operator uses:
-//! stacks (`/instances`, `/orgs/{org}/instances`, readiness, restart), org
+//! stacks (`/instances`, `/orgs/{org}/instances`, readiness, restart, connections), org
 //! API keys (`/orgs/{org}/api-keys`), stack API keys
-//! (`/instances/{slug}/api/auth/keys`) and provisioned data sources, with
+//! (`/instances/{slug}/api/auth/keys`), provisioned data sources, and cloud access
+//! policies with their tokens (`/v1/accesspolicies`, `/v1/tokens`), with
 //! grafana.com's semantics: bearer tokens mapped to orgs, global slug
 //! uniqueness, 409 validation errors, deleted slugs reserved for a while,
 //! delayed readiness, and tokens returned only on create.
@@ -25,6 +26,7 @@ mod api;
 mod config;
 mod control;
 pub mod control_http;
+mod control_policies;
 mod error;
 mod faults;
 mod model;
@@ -41,8 +43,9 @@ mod validate;
 pub use crate::{
     config::{Config, ForeignStack, OrgConfig, Timings, parse_duration},
     control::{Control, OrgKeyView, OrgView, StackKeyView, StackView, StateView},
+    control_policies::{PolicyTokenView, PolicyView},
     faults::{ActiveFault, Fault, FaultKind},
-    model::DataSource,
+    model::{DataSource, LabelPolicy, Realm},
     record::RecordedRequest,
     server::{Simulator, SimulatorBuilder},
     token::Token,

@@ -31,6 +31,15 @@ struct Args {
     /// How requests for another org's stack are answered.
     #[arg(long, value_enum, default_value = "forbidden")]
     foreign_stack: ForeignStackArg,
+    /// The most items one page of a `/v1` list holds.
+    #[arg(long, default_value_t = 100)]
+    page_size: usize,
+    /// Answer the API key routes as grafana.com does today (404 for org keys, 410 for stack keys).
+    #[arg(long)]
+    api_keys_removed: bool,
+    /// How long a new access-policy token takes to start authenticating.
+    #[arg(long, default_value = "0ms", value_parser = parse_duration)]
+    token_activation_delay: Duration,
     /// Runtime worker threads (0: one per CPU).
     #[arg(long, env = "SIMULATOR_WORKER_THREADS", default_value_t = 0)]
     worker_threads: usize,
@@ -90,7 +99,12 @@ async fn run(args: Args) -> std::io::Result<()> {
         .foreign_stack(match args.foreign_stack {
             ForeignStackArg::Forbidden => ForeignStack::Forbidden,
             ForeignStackArg::NotFound => ForeignStack::NotFound,
-        });
+        })
+        .page_size(args.page_size)
+        .token_activation_delay(args.token_activation_delay);
+    if args.api_keys_removed {
+        builder = builder.api_keys_removed();
+    }
     for (slug, token) in &args.orgs {
         builder = builder.org(slug, token);
     }

@@ -119,3 +119,59 @@ pub(crate) struct StackKey {
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
 }
+
+/// A realm an access policy grants access to: the org, or one stack.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Realm {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub identifier: String,
+    #[serde(default)]
+    pub label_policies: Vec<LabelPolicy>,
+}
+
+/// A label selector narrowing a realm (`{selector: "{env=\"prod\"}"}`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, Serialize)]
+pub struct LabelPolicy {
+    pub selector: String,
+}
+
+/// A cloud access policy (`/v1/accesspolicies`), stored per region.
+#[derive(Debug, Clone)]
+pub(crate) struct AccessPolicy {
+    pub id: String,
+    pub org_id: u64,
+    pub region: String,
+    pub name: String,
+    pub display_name: String,
+    pub scopes: Vec<String>,
+    pub realms: Vec<Realm>,
+    pub allowed_subnets: Vec<String>,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// A token of an access policy (`/v1/tokens`). Its secret is returned only by the create.
+#[derive(Debug, Clone)]
+pub(crate) struct PolicyToken {
+    pub id: String,
+    pub org_id: u64,
+    pub region: String,
+    pub policy_id: String,
+    pub name: String,
+    pub display_name: String,
+    pub token: Token,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: Option<DateTime<Utc>>,
+    /// When the token starts to authenticate (grafana.com can take a while).
+    pub active_at: Instant,
+}
+
+impl PolicyToken {
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
+    }
+}

@@ -72,6 +72,24 @@ impl SimulatorBuilder {
         self
     }
 
+    /// The most items one page of a `/v1` list holds (default 100).
+    pub fn page_size(mut self, size: usize) -> Self {
+        self.config.page_size = size.max(1);
+        self
+    }
+
+    /// Answers the API key routes as grafana.com does today (404 and 410).
+    pub fn api_keys_removed(mut self) -> Self {
+        self.config.api_keys_removed = true;
+        self
+    }
+
+    /// How long after creation an access-policy token starts to authenticate.
+    pub fn token_activation_delay(mut self, delay: Duration) -> Self {
+        self.config.timings.token_activation_delay = delay;
+        self
+    }
+
     /// Replaces the whole configuration.
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;

@@ -21,3 +21,17 @@ pub const STACK_KEYS: &str = "/api/instances/{slug}/api/auth/keys";
 pub const ORG_KEYS: &str = "/api/orgs/{org}/api-keys";
 /// `GET`, `DELETE`: one org API key, by name.
 pub const ORG_KEY: &str = "/api/orgs/{org}/api-keys/{name}";
+/// `GET`: the stack's further endpoints (OTLP, Influx, …).
+pub const CONNECTIONS: &str = "/api/instances/{slug}/connections";
+/// `GET`: an org's public fields, by slug or id.
+pub const ORG: &str = "/api/orgs/{org}";
+/// `GET`, `POST`: access policies (`region` required).
+pub const POLICIES: &str = "/api/v1/accesspolicies";
+/// `GET`: the scopes and realms access policies may use.
+pub const POLICY_CONFIG: &str = "/api/v1/accesspolicies/config";
+/// `GET`, `POST` (update), `DELETE`: one access policy, by id.
+pub const POLICY: &str = "/api/v1/accesspolicies/{id}";
+/// `GET`, `POST`: access-policy tokens (`region` required).
+pub const TOKENS: &str = "/api/v1/tokens";
+/// `GET`, `DELETE`: one access-policy token, by id.
+pub const TOKEN: &str = "/api/v1/tokens/{id}";

@@ -195,7 +195,8 @@ async fn timings_can_be_changed_while_running() {
         sim.control().timings(),
         Timings {
             readiness_delay: Duration::ZERO,
-            deleted_slug_reservation: Duration::ZERO
+            deleted_slug_reservation: Duration::ZERO,
+            token_activation_delay: Duration::ZERO,
         }
     );
 

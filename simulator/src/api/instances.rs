@@ -110,3 +110,25 @@ pub(super) async fn delete_datasource(
     let removed = shared.state().delete_datasource(&caller, &slug, &id)?;
     Ok(Json(json!(removed)))
 }
+
+/// `GET /instances/{id}/connections`: the endpoints beyond the stack's own fields.
+pub(super) async fn connections(
+    shared: Shr,
+    Extension(caller): Extension<Caller>,
+    Path(slug): Path<String>,
+) -> Reply {
+    let mut state = shared.state();
+    let stack = state.get_stack(&caller, &slug)?;
+    if stack.is_deleted() {
+        return Err(ApiError::not_found("Stack"));
+    }
+    let region = stack.region.clone();
+    Ok(Json(json!({
+        "otlpHttpUrl": format!("https://otlp-gateway-prod-{region}.grafana.net/otlp"),
+        "otlpMultiAZ": false,
+        "influxUrl": format!("https://influx-prod-{region}.grafana.net"),
+        "oncallApiUrl": format!("https://oncall-prod-{region}.grafana.net/oncall"),
+        "syntheticMonitoringApiUrl": format!("https://synthetic-monitoring-api-{region}.grafana.net"),
+        "privateConnectivityInfo": {"tenants": []},
+    })))
+}

@@ -1,6 +1,6 @@
 //! Org API keys and stack API keys.
 
-use axum::{Extension, Json, extract::Path};
+use axum::{Extension, Json, extract::Path, http::StatusCode};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -13,6 +13,14 @@ use crate::{
 
 type Reply = Result<Json<Value>, ApiError>;
 
+/// In the removed-API-keys mode, org key routes no longer exist at grafana.com.
+fn org_keys_served(shared: &Shr) -> Result<(), ApiError> {
+    match shared.state().api_keys_removed {
+        true => Err(ApiError::not_found("Route")),
+        false => Ok(()),
+    }
+}
+
 #[derive(Debug, Deserialize)]
 pub(super) struct NewOrgKey {
     name: String,
@@ -24,6 +32,7 @@ pub(super) async fn list_org_keys(
     Extension(caller): Extension<Caller>,
     Path(org): Path<String>,
 ) -> Reply {
+    org_keys_served(&shared)?;
     let state = shared.state();
     let items: Vec<Value> = state
         .list_org_keys(&caller, &org)?
@@ -39,6 +48,7 @@ pub(super) async fn create_org_key(
     Path(org): Path<String>,
     Body(body): Body<NewOrgKey>,
 ) -> Reply {
+    org_keys_served(&shared)?;
     let key = shared
         .state()
         .create_org_key(&caller, &org, &body.name, &body.role)?;
@@ -50,6 +60,7 @@ pub(super) async fn get_org_key(
     Extension(caller): Extension<Caller>,
     Path((org, name)): Path<(String, String)>,
 ) -> Reply {
+    org_keys_served(&shared)?;
     let state = shared.state();
     Ok(Json(render::org_key(
         state.get_org_key(&caller, &org, &name)?,
@@ -62,6 +73,7 @@ pub(super) async fn delete_org_key(
     Extension(caller): Extension<Caller>,
     Path((org, name)): Path<(String, String)>,
 ) -> Result<(), ApiError> {
+    org_keys_served(&shared)?;
     shared.state().delete_org_key(&caller, &org, &name)
 }
 
@@ -71,6 +83,14 @@ pub(super) async fn create_stack_key(
     Path(slug): Path<String>,
     Body(body): Body<NewStackKey>,
 ) -> Reply {
+    if shared.state().api_keys_removed {
+        return Err(ApiError::new(
+            StatusCode::GONE,
+            "Gone",
+            "this endpoint has been removed, please use POST /api/serviceaccounts and POST \
+             /api/serviceaccounts/{id}/tokens instead",
+        ));
+    }
     let key = shared.state().create_stack_key(&caller, &slug, body)?;
     Ok(Json(render::stack_key_created(&key)))
 }

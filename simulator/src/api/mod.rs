@@ -2,6 +2,7 @@
 
 mod instances;
 mod keys;
+mod policies;
 
 use std::sync::Arc;
 
@@ -60,6 +61,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(t::ORG_INSTANCES, get(instances::list))
         .route(t::DATASOURCES, get(instances::datasources))
         .route(t::DATASOURCE, delete(instances::delete_datasource))
+        .route(t::CONNECTIONS, get(instances::connections))
         .route(t::STACK_KEYS, post(keys::create_stack_key))
         .route(
             t::ORG_KEYS,
@@ -68,6 +70,26 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(
             t::ORG_KEY,
             get(keys::get_org_key).delete(keys::delete_org_key),
+        )
+        .route(t::ORG, get(policies::get_org))
+        .route(
+            t::POLICIES,
+            get(policies::list_policies).post(policies::create_policy),
+        )
+        .route(t::POLICY_CONFIG, get(policies::policy_config))
+        .route(
+            t::POLICY,
+            get(policies::get_policy)
+                .post(policies::update_policy)
+                .delete(policies::delete_policy),
+        )
+        .route(
+            t::TOKENS,
+            get(policies::list_tokens).post(policies::create_token),
+        )
+        .route(
+            t::TOKEN,
+            get(policies::get_token).delete(policies::delete_token),
         )
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(

@@ -1,6 +1,7 @@
 //! The simulated grafana.com: organisations, stacks and keys, behind one lock.
 
 mod keys;
+mod policies;
 mod stacks;
 
 use std::{
@@ -12,12 +13,13 @@ use chrono::Utc;
 
 pub(crate) use self::{
     keys::NewStackKey,
+    policies::{PolicyBody, SCOPES, TokenBody, TokenFilter},
     stacks::{NewStack, StackPatch},
 };
 use crate::{
     config::{Config, ForeignStack, Timings},
     error::ApiError,
-    model::{Org, OrgKey, Stack},
+    model::{AccessPolicy, Org, OrgKey, PolicyToken, Stack},
     token::Token,
 };
 
@@ -41,6 +43,14 @@ pub(crate) struct State {
     stacks: BTreeMap<u64, Stack>,
     slugs: HashMap<String, u64>,
     org_keys: Vec<OrgKey>,
+    policies: Vec<AccessPolicy>,
+    policy_tokens: Vec<PolicyToken>,
+    /// Access-policy token secrets to the org they authenticate as.
+    token_auth: HashMap<Token, u64>,
+    /// Answer the API key routes as grafana.com does today.
+    pub api_keys_removed: bool,
+    /// The most items one page of a `/v1` list holds.
+    pub page_size: usize,
     next_stack_id: u64,
     next_datasource_id: u64,
     next_key_id: u64,
@@ -75,6 +85,11 @@ impl State {
             stacks: BTreeMap::new(),
             slugs: HashMap::new(),
             org_keys: Vec::new(),
+            policies: Vec::new(),
+            policy_tokens: Vec::new(),
+            token_auth: HashMap::new(),
+            api_keys_removed: config.api_keys_removed,
+            page_size: config.page_size.max(1),
             next_stack_id: 100_001,
             next_datasource_id: 1,
             next_key_id: 1,
@@ -87,6 +102,9 @@ impl State {
         self.stacks.clear();
         self.slugs.clear();
         self.org_keys.clear();
+        self.policies.clear();
+        self.policy_tokens.clear();
+        self.token_auth.clear();
     }
 
     /// The org a bearer token authenticates as, if any.
@@ -94,8 +112,10 @@ impl State {
         let org_id = self
             .org_tokens
             .get(token)
-            .or_else(|| self.key_tokens.get(token))?;
-        let org = self.orgs.iter().find(|o| o.id == *org_id)?;
+            .or_else(|| self.key_tokens.get(token))
+            .copied()
+            .or_else(|| self.policy_token_org(token))?;
+        let org = self.orgs.iter().find(|o| o.id == org_id)?;
         Some(Caller {
             org_id: org.id,
             org_slug: org.slug.clone(),
@@ -107,7 +127,7 @@ impl State {
     }
 
     /// Resolves an org path parameter (slug or id) the caller may act on.
-    fn org_for(&self, caller: &Caller, slug_or_id: &str) -> Result<&Org, ApiError> {
+    pub fn org_for(&self, caller: &Caller, slug_or_id: &str) -> Result<&Org, ApiError> {
         let org = self
             .orgs
             .iter()
