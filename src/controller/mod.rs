@@ -9,6 +9,7 @@ pub mod error;
 pub mod kind;
 pub mod requeue;
 pub mod secret;
+pub mod secret_write;
 pub mod shell;
 pub mod snapshot;
 pub mod stack;

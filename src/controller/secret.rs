@@ -58,6 +58,40 @@ pub const TOKEN_KEY: &str = "token";
 pub const ORG_SLUG_KEY: &str = "orgSlug";
 pub const STACK_SLUG_KEY: &str = "stackSlug";
 pub const URL_KEY: &str = "url";
+pub const REGION_KEY: &str = "region";
+
+/// The data keys an access-policy token's Secret holds for its stack: the stack's own URL,
+/// then each service's URL and user id, remote write and OTLP included.
+fn endpoint_keys(stack: &StackFacts) -> Vec<(String, String)> {
+    let mut keys = vec![(STACK_SLUG_KEY.to_string(), stack.slug.clone())];
+    if let Some(url) = &stack.url {
+        keys.push((URL_KEY.to_string(), url.clone()));
+    }
+    let e = &stack.endpoints;
+    for (service, endpoint) in [
+        ("prometheus", &e.prometheus),
+        ("loki", &e.loki),
+        ("tempo", &e.tempo),
+        ("profiles", &e.profiles),
+    ] {
+        let Some(endpoint) = endpoint else { continue };
+        keys.push((format!("{service}Url"), endpoint.url.clone()));
+        if service == "prometheus" {
+            let push = format!("{}/api/prom/push", endpoint.url.trim_end_matches('/'));
+            keys.push(("prometheusRemoteWriteUrl".to_string(), push));
+        }
+        if let Some(user) = endpoint.user_id {
+            keys.push((format!("{service}UserId"), user.to_string()));
+        }
+    }
+    if let Some(otlp) = &stack.otlp_url {
+        keys.push(("otlpUrl".to_string(), otlp.clone()));
+        if let Some(id) = stack.id {
+            keys.push(("otlpUserId".to_string(), id.to_string()));
+        }
+    }
+    keys
+}
 
 /// Which key a Secret's token belongs to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,6 +111,8 @@ pub struct StackFacts {
     pub url: Option<String>,
     pub org_slug: Option<String>,
     pub endpoints: StackEndpoints,
+    /// The OTLP endpoint, from the stack's connections, when read.
+    pub otlp_url: Option<String>,
 }
 
 /// Everything that goes into the Secret's data.
@@ -86,8 +122,20 @@ pub struct Material<'a> {
     pub key: &'a KeyRecord,
     /// The stack whose facts the templates see.
     pub stack: Option<&'a StackFacts>,
-    /// Whether the key is a stack key, which adds `stackSlug` and `url` to the data.
-    pub stack_key: bool,
+    /// Which default data keys the Secret holds beside the token.
+    pub layout: Layout<'a>,
+}
+
+/// The default data keys of a Secret, by what its token is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout<'a> {
+    /// An organisation API key: `token` and `orgSlug`.
+    OrgKey,
+    /// A stack API key: also `stackSlug` and `url`.
+    StackKey,
+    /// An access-policy token: `token`, `orgSlug` and `region`, and with a stack its `url`,
+    /// `stackSlug` and every endpoint's URL and user id.
+    PolicyToken { region: &'a str },
 }
 
 /// A Secret with the target name, seen from this resource. Deliberately not `Debug`: the
@@ -158,11 +206,20 @@ pub fn build(target: Target<'_>, material: &Material<'_>, rendered: &Rendered) -
     };
     put(TOKEN_KEY, material.token.expose());
     put(ORG_SLUG_KEY, material.org_slug);
-    if material.stack_key
-        && let Some(stack) = material.stack
-    {
-        put(STACK_SLUG_KEY, &stack.slug);
-        put(URL_KEY, stack.url.as_deref().unwrap_or_default());
+    match (material.layout, material.stack) {
+        (Layout::StackKey, Some(stack)) => {
+            put(STACK_SLUG_KEY, &stack.slug);
+            put(URL_KEY, stack.url.as_deref().unwrap_or_default());
+        }
+        (Layout::PolicyToken { region }, stack) => {
+            put(REGION_KEY, region);
+            if let Some(stack) = stack {
+                for (key, value) in endpoint_keys(stack) {
+                    put(&key, &value);
+                }
+            }
+        }
+        _ => {}
     }
     for (key, value) in &rendered.data {
         put(key, value);

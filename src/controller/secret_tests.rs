@@ -50,6 +50,7 @@ fn stack() -> StackFacts {
             }),
             ..StackEndpoints::default()
         },
+        otlp_url: Some("https://otlp-gateway-prod-eu-west-0.grafana.net/otlp".into()),
     }
 }
 
@@ -64,7 +65,10 @@ fn material<'a>(
         org_slug: "acme",
         key: record,
         stack,
-        stack_key,
+        layout: match stack_key {
+            true => Layout::StackKey,
+            false => Layout::OrgKey,
+        },
     }
 }
 
@@ -211,3 +215,62 @@ fn an_unchanged_secret_needs_no_write_and_a_new_token_does() {
 
 #[path = "secret_template_tests.rs"]
 mod templates;
+
+#[test]
+fn a_policy_token_secret_holds_the_region_and_every_endpoint_of_its_stack() {
+    let token = Token::new("glc_policy-token-value-123456");
+    let record = record();
+    let stack = stack();
+    let material = Material {
+        token: &token,
+        org_slug: "acme",
+        key: &record,
+        stack: Some(&stack),
+        layout: Layout::PolicyToken {
+            region: "prod-eu-west-0",
+        },
+    };
+    let secret = build(target(), &material, &Rendered::default());
+    assert_eq!(text(&secret, "region").as_deref(), Some("prod-eu-west-0"));
+    assert_eq!(
+        text(&secret, "url").as_deref(),
+        Some("https://teama.grafana.net")
+    );
+    assert_eq!(
+        text(&secret, "prometheusRemoteWriteUrl").as_deref(),
+        Some("https://prometheus-prod-01-eu-west-0.grafana.net/api/prom/push")
+    );
+    assert_eq!(text(&secret, "prometheusUserId").as_deref(), Some("123456"));
+    assert_eq!(text(&secret, "lokiUserId").as_deref(), Some("654321"));
+    assert_eq!(
+        text(&secret, "otlpUrl").as_deref(),
+        Some("https://otlp-gateway-prod-eu-west-0.grafana.net/otlp")
+    );
+    assert_eq!(text(&secret, "otlpUserId").as_deref(), Some("42"));
+    assert_eq!(
+        text(&secret, "tempoUrl"),
+        None,
+        "a service the stack lacks is left out"
+    );
+
+    let template = SecretTemplate {
+        data: BTreeMap::from([(
+            "otlp.env".to_string(),
+            "OTEL_EXPORTER_OTLP_ENDPOINT={{ stack.endpoints.otlp.url }}\n\
+             OTLP_USER={{ stack.endpoints.otlp.userId }}\n\
+             REGION={{ region }} NAME={{ tokenName }}"
+                .to_string(),
+        )]),
+        ..SecretTemplate::default()
+    };
+    let rendered = render(&template, &material).unwrap();
+    let env = &rendered.data["otlp.env"];
+    assert!(
+        env.starts_with("OTEL_EXPORTER_OTLP_ENDPOINT=https://otlp-gateway"),
+        "{env}"
+    );
+    assert!(
+        env.ends_with(&format!("REGION=prod-eu-west-0 NAME={}", record.name)),
+        "{env}"
+    );
+}

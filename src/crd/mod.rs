@@ -4,10 +4,14 @@
 
 mod apikey;
 mod common;
+mod policy;
+mod policy_token;
 mod stack;
 
 pub use apikey::*;
 pub use common::*;
+pub use policy::*;
+pub use policy_token::*;
 pub use stack::*;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -31,7 +35,12 @@ pub const OWNER_LABEL: &str = "grafanacloud.operator.dev/owner-uid";
 
 /// Every CRD the operator serves, in a stable order.
 pub fn all() -> Vec<CustomResourceDefinition> {
-    vec![GrafanaStack::crd(), GrafanaCloudApiKey::crd()]
+    vec![
+        GrafanaStack::crd(),
+        GrafanaCloudApiKey::crd(),
+        GrafanaCloudAccessPolicy::crd(),
+        GrafanaCloudAccessPolicyToken::crd(),
+    ]
 }
 
 /// File name (inside `crds/`) and YAML for every CRD.

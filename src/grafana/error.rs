@@ -32,6 +32,35 @@ pub enum Error {
         id: u64,
         source: RequestError,
     },
+    #[error("failed to read org {org}: {source}")]
+    GetOrg { org: String, source: RequestError },
+    #[error("failed to read the connections of stack {slug}: {source}")]
+    GetConnections { slug: String, source: RequestError },
+    #[error("failed to list the access policies in region {region}: {source}")]
+    ListAccessPolicies {
+        region: String,
+        source: RequestError,
+    },
+    #[error("failed to read the access policy options of region {region}: {source}")]
+    GetAccessPolicyConfig {
+        region: String,
+        source: RequestError,
+    },
+    #[error("failed to create access policy {name}: {source}")]
+    CreateAccessPolicy { name: String, source: RequestError },
+    #[error("failed to update access policy {name}: {source}")]
+    UpdateAccessPolicy { name: String, source: RequestError },
+    #[error("failed to delete access policy {name}: {source}")]
+    DeleteAccessPolicy { name: String, source: RequestError },
+    #[error("failed to list the access policy tokens in region {region}: {source}")]
+    ListPolicyTokens {
+        region: String,
+        source: RequestError,
+    },
+    #[error("failed to create access policy token {name}: {source}")]
+    CreatePolicyToken { name: String, source: RequestError },
+    #[error("failed to delete access policy token {name}: {source}")]
+    DeletePolicyToken { name: String, source: RequestError },
     #[error("failed to list the API keys of org {org}: {source}")]
     ListOrgApiKeys { org: String, source: RequestError },
     #[error("failed to create API key {name} in org {org}: {source}")]
@@ -76,7 +105,17 @@ impl Error {
             | Self::ListOrgApiKeys { source, .. }
             | Self::CreateOrgApiKey { source, .. }
             | Self::DeleteOrgApiKey { source, .. }
-            | Self::CreateStackApiKey { source, .. } => Some(source),
+            | Self::CreateStackApiKey { source, .. }
+            | Self::GetOrg { source, .. }
+            | Self::GetConnections { source, .. }
+            | Self::ListAccessPolicies { source, .. }
+            | Self::GetAccessPolicyConfig { source, .. }
+            | Self::CreateAccessPolicy { source, .. }
+            | Self::UpdateAccessPolicy { source, .. }
+            | Self::DeleteAccessPolicy { source, .. }
+            | Self::ListPolicyTokens { source, .. }
+            | Self::CreatePolicyToken { source, .. }
+            | Self::DeletePolicyToken { source, .. } => Some(source),
             Self::InvalidBaseUrl { .. } | Self::ConfigureTls { .. } | Self::BuildClient { .. } => {
                 None
             }

@@ -20,6 +20,8 @@ mod error;
 mod keys;
 mod options;
 mod paging;
+mod policies;
+mod policy_types;
 pub mod retry;
 mod stacks;
 mod tls;
@@ -29,6 +31,10 @@ mod types;
 pub use client::GrafanaClient;
 pub use error::{Error, Failure, RequestError};
 pub use options::{ClientOptions, RequestObserver};
+pub use policy_types::{
+    AccessPolicy, Connections, CreatedPolicyToken, LabelPolicy, Org, PolicyBody, PolicyConditions,
+    PolicyConfig, PolicyRealm, PolicyToken, ScopeInfo,
+};
 pub use retry::RetryPolicy;
 pub use token::Token;
 pub use types::{

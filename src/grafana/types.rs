@@ -324,7 +324,7 @@ impl Number {
     }
 }
 
-fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+pub(super) fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     Number::deserialize(d)?
         .as_u64()
         .ok_or_else(|| serde::de::Error::custom("expected a non-negative integer"))
@@ -338,7 +338,7 @@ fn opt_lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Er
         .and_then(|n| n.as_u64()))
 }
 
-fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+pub(super) fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     Ok(match Number::deserialize(d)? {
         Number::Text(s) => s,
         Number::Unsigned(n) => n.to_string(),
@@ -346,7 +346,7 @@ fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     })
 }
 
-fn string_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+pub(super) fn string_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
 }
 
@@ -354,7 +354,9 @@ fn labels_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, St
     Ok(Option::<BTreeMap<String, String>>::deserialize(d)?.unwrap_or_default())
 }
 
-fn items_or_null<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+pub(super) fn items_or_null<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Vec<T>, D::Error> {
     Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
 }
 

@@ -16,7 +16,6 @@ use super::{
     org,
     outcome::Outcome,
     stack_key,
-    target::Prepared,
 };
 use crate::{
     controller::shell::ManagedKind,
@@ -25,6 +24,7 @@ use crate::{
         conditions::{self, Readiness, Reason},
         credentials, requeue,
         secret::{self, Existing, StackFacts},
+        secret_write::Prepared,
         status,
     },
     crd::{GrafanaCloudApiKey, GrafanaCloudApiKeyStatus, GrafanaStack},
@@ -124,6 +124,7 @@ async fn converge(
                 name: obj.name_any(),
             })?,
         owned,
+        template: obj.spec.secret_template.clone().unwrap_or_default(),
     };
     let outcome = match (kind, stack) {
         (KeyKind::Org, stack) => {

@@ -103,6 +103,7 @@ pub fn stack_facts(stack: &GrafanaStack) -> StackFacts {
         url: status.url,
         org_slug: status.org_slug,
         endpoints: status.endpoints.unwrap_or_default(),
+        otlp_url: None,
     }
 }
 

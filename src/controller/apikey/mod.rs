@@ -13,7 +13,6 @@ pub mod desired;
 pub mod org;
 mod outcome;
 pub mod stack_key;
-mod target;
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::{

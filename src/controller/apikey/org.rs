@@ -10,7 +10,6 @@ use super::{
     claim::ServerStatus,
     desired::{self, KeyClaim, OrgPlan},
     outcome::{self, Outcome},
-    target::{Prepared, SecretWrite},
 };
 use crate::{
     controller::{
@@ -18,7 +17,8 @@ use crate::{
         conditions::{Readiness, Reason},
         credentials::Credentials,
         requeue::{self, SLOW_RETRY, jittered},
-        secret::{self, KeyRecord, Material, StackFacts},
+        secret::{self, KeyRecord, Layout, Material, StackFacts},
+        secret_write::{Prepared, SecretWrite},
     },
     crd::{GrafanaCloudApiKey, GrafanaCloudApiKeyStatus},
     grafana::{ApiKeyRole, CreatedOrgApiKey, GrafanaClient, OrgApiKey, Token},
@@ -147,7 +147,7 @@ pub(super) async fn converge(
     status.org_slug = Some(org.clone());
     status.stack_slug = None;
     let name = desired::base_name(obj);
-    prepared.check_template(obj, &org, stack.as_ref(), &name, false)?;
+    prepared.check_template(&org, stack.as_ref(), &name, Layout::OrgKey)?;
 
     let stored_token = prepared.owned.as_ref().and_then(secret::stored_token);
     let stored = prepared.owned.as_ref().and_then(secret::stored_record);
@@ -195,7 +195,7 @@ pub(super) async fn converge(
             }
             // A Secret the API server would refuse costs no key, and no claim.
             prepared
-                .dry_run(ctx, obj, &org, stack.as_ref(), &name, false)
+                .dry_run(ctx, &org, stack.as_ref(), &name, Layout::OrgKey)
                 .await?;
             let delete_first = matches!(plan, OrgPlan::Recreate { delete_first: true });
             let mut recreated = plan != OrgPlan::Create;
@@ -235,9 +235,9 @@ pub(super) async fn converge(
                 org_slug: &org,
                 key: &record,
                 stack: stack.as_ref(),
-                stack_key: false,
+                layout: Layout::OrgKey,
             };
-            if let Err(err) = prepared.write(ctx, obj, &material).await {
+            if let Err(err) = prepared.write(ctx, &material).await {
                 if matches!(err, Error::SecretRejected { .. }) {
                     revoke_unstorable(ctx, obj, &creds.token, &org, &name).await;
                 }
@@ -271,9 +271,9 @@ pub(super) async fn converge(
         org_slug: &org,
         key: &record,
         stack: stack.as_ref(),
-        stack_key: false,
+        layout: Layout::OrgKey,
     };
-    if prepared.write(ctx, obj, &material).await? == SecretWrite::Updated {
+    if prepared.write(ctx, &material).await? == SecretWrite::Updated {
         ctx.event(
             obj,
             EventType::Normal,

@@ -15,7 +15,6 @@ use tracing::info;
 use super::{
     desired::{self, StackKeyNeed},
     outcome::{self, Outcome},
-    target::{Prepared, SecretWrite},
 };
 use crate::{
     controller::{
@@ -23,7 +22,8 @@ use crate::{
         conditions::{Readiness, Reason},
         credentials::Credentials,
         requeue::{self, jittered},
-        secret::{self, KeyRecord, Material, StackFacts},
+        secret::{self, KeyRecord, Layout, Material, StackFacts},
+        secret_write::{Prepared, SecretWrite},
     },
     crd::{GrafanaCloudApiKey, GrafanaCloudApiKeyStatus},
     grafana::{CreatedStackApiKey, GrafanaClient, Token},
@@ -74,7 +74,7 @@ pub(super) async fn converge(
     status.stack_slug = Some(stack.slug.clone());
     let base = desired::base_name(obj);
     let renew_before = desired::renew_before(obj)?;
-    prepared.check_template(obj, &org, Some(stack), &base, true)?;
+    prepared.check_template(&org, Some(stack), &base, Layout::StackKey)?;
 
     let stored_token = prepared.owned.as_ref().and_then(secret::stored_token);
     let stored = prepared.owned.as_ref().and_then(secret::stored_record);
@@ -90,7 +90,7 @@ pub(super) async fn converge(
     let (record, write) = match (need, stored_token, stored) {
         (None, Some(token), Some(record)) => {
             let material = material(&token, &org, &record, stack);
-            let write = prepared.write(ctx, obj, &material).await?;
+            let write = prepared.write(ctx, &material).await?;
             (record, write)
         }
         (need, ..) => {
@@ -108,7 +108,7 @@ pub(super) async fn converge(
             // Stack keys cannot be revoked: a key whose Secret would be refused must never
             // be created.
             prepared
-                .dry_run(ctx, obj, &org, Some(stack), &base, true)
+                .dry_run(ctx, &org, Some(stack), &base, Layout::StackKey)
                 .await?;
             let need = need.unwrap_or(StackKeyNeed::First);
             let (created, record) = create(
@@ -122,7 +122,7 @@ pub(super) async fn converge(
             .await?;
             // The Secret is the only copy of the token: write it before anything else.
             let write = prepared
-                .write(ctx, obj, &material(&created.token, &org, &record, stack))
+                .write(ctx, &material(&created.token, &org, &record, stack))
                 .await?;
             info!(key = %record.name, stack = %stack.slug, id = %record.id, ?need, "created stack API key");
             announce(ctx, obj, need, &record, &stack.slug).await;
@@ -189,7 +189,7 @@ fn material<'a>(
         org_slug: org,
         key: record,
         stack: Some(stack),
-        stack_key: true,
+        layout: Layout::StackKey,
     }
 }
 

@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use minijinja::{Environment, UndefinedBehavior, Value, syntax::SyntaxConfig};
 
 use super::{
-    CREATED_AT_ANNOTATION, EXPIRES_AT_ANNOTATION, KEY_ID_ANNOTATION, KEY_NAME_ANNOTATION, Material,
-    ORG_SLUG_KEY, STACK_ID_ANNOTATION, STACK_SLUG_KEY, StackFacts, TOKEN_KEY, URL_KEY,
+    CREATED_AT_ANNOTATION, EXPIRES_AT_ANNOTATION, KEY_ID_ANNOTATION, KEY_NAME_ANNOTATION, Layout,
+    Material, ORG_SLUG_KEY, REGION_KEY, STACK_ID_ANNOTATION, STACK_SLUG_KEY, StackFacts, TOKEN_KEY,
+    URL_KEY,
 };
 use crate::crd::{Endpoint, MANAGED_BY_LABEL, SecretTemplate};
 
@@ -22,7 +23,7 @@ const RESERVED_ANNOTATIONS: [&str; 5] = [
 ];
 
 /// Data keys the operator writes itself.
-const RESERVED_KEYS: [&str; 4] = [TOKEN_KEY, ORG_SLUG_KEY, STACK_SLUG_KEY, URL_KEY];
+const RESERVED_KEYS: [&str; 5] = [TOKEN_KEY, ORG_SLUG_KEY, STACK_SLUG_KEY, URL_KEY, REGION_KEY];
 
 /// Upper bound on template work, so a pathological template cannot stall a reconcile.
 const TEMPLATE_FUEL: u64 = 100_000;
@@ -271,6 +272,10 @@ fn variables(material: &Material<'_>) -> Value {
         ("orgSlug", Value::from(material.org_slug)),
         ("keyName", Value::from(material.key.name.as_str())),
     ];
+    if let Layout::PolicyToken { region } = material.layout {
+        vars.push(("region", Value::from(region)));
+        vars.push(("tokenName", Value::from(material.key.name.as_str())));
+    }
     if let Some(stack) = material.stack {
         vars.push(("stack", stack_value(stack)));
     }
@@ -289,6 +294,13 @@ fn stack_value(stack: &StackFacts) -> Value {
     ]
     .into_iter()
     .filter_map(|(name, endpoint)| endpoint.as_ref().map(|ep| (name, endpoint_value(ep))))
+    .chain(stack.otlp_url.as_ref().map(|url| {
+        let otlp = Endpoint {
+            url: url.clone(),
+            user_id: stack.id,
+        };
+        ("otlp", endpoint_value(&otlp))
+    }))
     .collect();
     let mut fields = vec![
         ("slug", Value::from(stack.slug.as_str())),

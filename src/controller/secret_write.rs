@@ -1,13 +1,13 @@
-//! The Secret a GrafanaCloudApiKey writes: what is known about it before any grafana.com
+//! The Secret a key or token resource writes: what is known about it before any grafana.com
 //! call, the checks made before a create (templates, a server-side dry run), and the one
-//! write that stores the token.
+//! write that stores the token. Shared by every kind that hands out a token.
 
 use crate::{
     controller::{
         Context, Error, cluster,
-        secret::{self, KeyRecord, Material, StackFacts, Target},
+        secret::{self, KeyRecord, Layout, Material, StackFacts, Target},
     },
-    crd::GrafanaCloudApiKey,
+    crd::SecretTemplate,
     grafana::Token,
 };
 use k8s_openapi::{
@@ -29,6 +29,8 @@ pub struct Prepared {
     pub owner: OwnerReference,
     /// The Secret as read at the start, when this resource controls it.
     pub owned: Option<Secret>,
+    /// The resource's templates for the Secret.
+    pub template: SecretTemplate,
 }
 
 /// A stand-in for a token not created yet, as long as real ones, for checks made before the
@@ -56,14 +58,14 @@ impl Placeholder {
         &'a self,
         org_slug: &'a str,
         stack: Option<&'a StackFacts>,
-        stack_key: bool,
+        layout: Layout<'a>,
     ) -> Material<'a> {
         Material {
             token: &self.token,
             org_slug,
             key: &self.record,
             stack,
-            stack_key,
+            layout,
         }
     }
 }
@@ -73,17 +75,14 @@ impl Prepared {
     /// before a key is created rather than after.
     pub fn check_template(
         &self,
-        obj: &GrafanaCloudApiKey,
         org_slug: &str,
         stack: Option<&StackFacts>,
         key_name: &str,
-        stack_key: bool,
+        layout: Layout<'_>,
     ) -> Result<(), secret::TemplateError> {
-        let Some(template) = &obj.spec.secret_template else {
-            return Ok(());
-        };
         let placeholder = Placeholder::new(key_name);
-        secret::render(template, &placeholder.material(org_slug, stack, stack_key)).map(|_| ())
+        let material = placeholder.material(org_slug, stack, layout);
+        secret::render(&self.template, &material).map(|_| ())
     }
 
     /// Asks the API server, with a server-side dry run, whether it would accept the Secret as
@@ -92,27 +91,21 @@ impl Prepared {
     pub async fn dry_run(
         &self,
         ctx: &Context,
-        obj: &GrafanaCloudApiKey,
         org_slug: &str,
         stack: Option<&StackFacts>,
         key_name: &str,
-        stack_key: bool,
+        layout: Layout<'_>,
     ) -> Result<(), Error> {
         let placeholder = Placeholder::new(key_name);
-        let material = placeholder.material(org_slug, stack, stack_key);
-        let (desired, _) = self.desired(obj, &material);
+        let material = placeholder.material(org_slug, stack, layout);
+        let (desired, _) = self.desired(&material);
         self.submit(ctx, desired, true).await.map(|_| ())
     }
 
     /// The Secret to write, and the template error if the templates failed (the default
     /// keys are written all the same).
-    fn desired(
-        &self,
-        obj: &GrafanaCloudApiKey,
-        material: &Material<'_>,
-    ) -> (Secret, Option<secret::TemplateError>) {
-        let template = obj.spec.secret_template.clone().unwrap_or_default();
-        let (rendered, template_error) = match secret::render(&template, material) {
+    fn desired(&self, material: &Material<'_>) -> (Secret, Option<secret::TemplateError>) {
+        let (rendered, template_error) = match secret::render(&self.template, material) {
             Ok(rendered) => (rendered, None),
             Err(err) => (secret::Rendered::default(), Some(err)),
         };
@@ -130,12 +123,11 @@ impl Prepared {
     pub async fn write(
         &self,
         ctx: &Context,
-        obj: &GrafanaCloudApiKey,
         material: &Material<'_>,
     ) -> Result<SecretWrite, Error> {
         // A template that fails only with the real token still must not lose that token:
         // write the default keys, then report the template error.
-        let (desired, template_error) = self.desired(obj, material);
+        let (desired, template_error) = self.desired(material);
         let written = self.submit(ctx, desired, false).await?;
         match template_error {
             Some(err) => Err(err.into()),
