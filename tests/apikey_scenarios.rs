@@ -6,50 +6,37 @@
 
 #[path = "support/captured_logs.rs"]
 mod captured_logs;
+#[path = "support/in_process.rs"]
+mod in_process;
 #[path = "support/memory_cluster.rs"]
 mod memory_cluster;
 #[path = "apikey_scenarios/stack_keys.rs"]
 mod stack_keys;
 
-use std::{collections::BTreeMap, sync::Arc, time::Duration};
+use std::time::Duration;
 
 use captured_logs::logs;
-use memory_cluster::MemoryCluster;
+use in_process::{ADMIN_TOKEN, NS, ORG, World, world};
 
 use grafana_cloud_operator::{
     controller::{
-        Config, Context, Error,
+        Error,
         conditions::{is_ready, ready_condition},
         secret,
         shell::ManagedKind,
     },
     crd::{GrafanaCloudApiKey, GrafanaCloudApiKeyStatus},
-    fence::Fence,
-    grafana::{ApiKeyRole, ClientOptions, GrafanaClient, Token},
-    metrics::Metrics,
+    grafana::ApiKeyRole,
 };
-use grafana_cloud_simulator::{Fault, Simulator};
-use k8s_openapi::{
-    ByteString,
-    api::core::v1::{Namespace, Secret},
-};
-use kube::api::ObjectMeta;
+use grafana_cloud_simulator::Fault;
+use k8s_openapi::api::core::v1::Secret;
 use serde_json::json;
 
-const ORG: &str = "acme";
-const ADMIN_TOKEN: &str = "glc_scenario-admin-token-5d1e";
-const NS: &str = "team-a";
 /// The remote key name of the resource `metrics` in `team-a`.
 const NAME: &str = "team-a-metrics";
 const KEYS: &str = "/api/orgs/{org}/api-keys";
 
-struct Env {
-    sim: Simulator,
-    grafana: GrafanaClient,
-    token: Token,
-    cluster: MemoryCluster,
-    ctx: Arc<Context>,
-}
+type Env = World;
 
 async fn env() -> Env {
     env_with_resync(Duration::from_secs(300)).await
@@ -58,60 +45,7 @@ async fn env() -> Env {
 /// The resync interval also bounds how old a shared list of keys may be.
 async fn env_with_resync(resync_interval: Duration) -> Env {
     logs();
-    let sim = Simulator::builder()
-        .org(ORG, ADMIN_TOKEN)
-        .readiness_delay(Duration::ZERO)
-        .start()
-        .await
-        .unwrap();
-    let options = ClientOptions {
-        timeout: Duration::from_secs(5),
-        max_retries: 1,
-        backoff_base: Duration::from_millis(10),
-        backoff_max: Duration::from_millis(50),
-        ..ClientOptions::default()
-    };
-    let url = sim.base_url().parse().unwrap();
-    let grafana = GrafanaClient::new(url, options).unwrap();
-    let cluster = MemoryCluster::default();
-    cluster.put(&Namespace {
-        metadata: ObjectMeta {
-            name: Some(NS.into()),
-            ..ObjectMeta::default()
-        },
-        ..Namespace::default()
-    });
-    cluster.put(&Secret {
-        metadata: ObjectMeta {
-            name: Some("grafana-creds".into()),
-            namespace: Some(NS.into()),
-            ..ObjectMeta::default()
-        },
-        data: Some(BTreeMap::from([
-            ("token".into(), ByteString(ADMIN_TOKEN.into())),
-            ("orgSlug".into(), ByteString(ORG.into())),
-        ])),
-        ..Secret::default()
-    });
-    let config = Config {
-        resync_interval,
-        concurrency: 4,
-        default_credentials: None,
-        fence: Fence::always_open(),
-    };
-    let ctx = Context::new(
-        Arc::new(cluster.clone()),
-        grafana.clone(),
-        config,
-        Arc::new(Metrics::default()),
-    );
-    Env {
-        sim,
-        grafana,
-        token: Token::new(ADMIN_TOKEN),
-        cluster,
-        ctx,
-    }
+    world(resync_interval, |sim| sim).await
 }
 
 impl Env {
@@ -149,10 +83,6 @@ impl Env {
         GrafanaCloudApiKey::cleanup(&self.key(name), &self.ctx)
             .await
             .map(|_| ())
-    }
-
-    fn secret(&self, name: &str) -> Option<Secret> {
-        self.cluster.object(Some(NS), name)
     }
 
     /// The token in Secret `name`, which must exist and hold one.

@@ -13,7 +13,7 @@ use futures::{FutureExt, future::BoxFuture};
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::{
     Api, Client, Resource, ResourceExt,
-    api::{DeleteParams, Patch, PatchParams, PostParams},
+    api::{DeleteParams, ListParams, Patch, PatchParams, PostParams},
     core::{ApiResource, DynamicObject},
     runtime::events::{Event, Recorder, Reporter},
 };
@@ -77,6 +77,8 @@ impl ObjectKey {
 pub trait Cluster: Send + Sync {
     /// The object, or `None` when it does not exist.
     fn get<'a>(&'a self, key: &'a ObjectKey) -> Reply<'a, Option<Value>>;
+    /// Every object of `key`'s kind in `key`'s namespace (its name is ignored).
+    fn list<'a>(&'a self, key: &'a ObjectKey) -> Reply<'a, Vec<Value>>;
     /// Creates `body`; fails with 409 when the name is taken.
     fn create<'a>(&'a self, key: &'a ObjectKey, body: Value, dry_run: bool) -> Reply<'a, Value>;
     /// Replaces the object; fails with 409 when `body`'s resourceVersion is not the current one.
@@ -126,6 +128,14 @@ impl Cluster for KubeCluster {
         async move {
             let found = key.api(&self.client).get_opt(&key.name).await?;
             found.as_ref().map(json).transpose()
+        }
+        .boxed()
+    }
+
+    fn list<'a>(&'a self, key: &'a ObjectKey) -> Reply<'a, Vec<Value>> {
+        async move {
+            let list = key.api(&self.client).list(&ListParams::default()).await?;
+            list.items.iter().map(json).collect()
         }
         .boxed()
     }
@@ -220,6 +230,26 @@ where
     found
         .map(|value| serde_json::from_value(value).map_err(kube::Error::SerdeError))
         .transpose()
+        .map_err(read_error)
+}
+
+/// Every `K` in `namespace`, as the API server has them now.
+pub async fn list<K>(cluster: &dyn Cluster, namespace: &str) -> Result<Vec<K>, Error>
+where
+    K: Resource<DynamicType = ()> + DeserializeOwned,
+{
+    let key = ObjectKey::of::<K>(Some(namespace), "");
+    let read_error = |source: kube::Error| Error::ReadObject {
+        kind: kind_of::<K>(),
+        namespace: namespace.into(),
+        name: String::new(),
+        source: Box::new(source),
+    };
+    let items = cluster.list(&key).await.map_err(read_error)?;
+    items
+        .into_iter()
+        .map(|value| serde_json::from_value(value).map_err(kube::Error::SerdeError))
+        .collect::<Result<_, _>>()
         .map_err(read_error)
 }
 

@@ -16,7 +16,9 @@ use tracing::warn;
 
 use crate::{
     fence::Fence,
-    grafana::{GrafanaClient, OrgApiKey, Stack},
+    grafana::{
+        AccessPolicy, Connections, GrafanaClient, OrgApiKey, PolicyConfig, PolicyToken, Stack,
+    },
     metrics::Metrics,
 };
 
@@ -51,6 +53,16 @@ pub struct Context {
     pub org_stacks: SnapshotCache<Vec<Stack>>,
     /// Steady-state list of each organisation's API keys.
     pub org_keys: SnapshotCache<Vec<OrgApiKey>>,
+    /// Each organisation's numeric id, by slug.
+    pub org_ids: SnapshotCache<u64>,
+    /// Steady-state list of each organisation's access policies, by `<org>/<region>`.
+    pub org_policies: SnapshotCache<Vec<AccessPolicy>>,
+    /// Steady-state list of each organisation's access-policy tokens, by `<org>/<region>`.
+    pub org_tokens: SnapshotCache<Vec<PolicyToken>>,
+    /// The scopes each region allows (`None` where grafana.com does not say), by region.
+    pub policy_configs: SnapshotCache<Option<PolicyConfig>>,
+    /// Each stack's connections, by `<org>/<stack slug>`.
+    pub connections: SnapshotCache<Connections>,
     failures: Mutex<HashMap<String, u32>>,
     /// The last token read from each credentials Secret, by (namespace, name, key). Memory
     /// only: it lets cleanups finish after a namespace deletion removed the Secret first.
@@ -71,6 +83,11 @@ impl Context {
             metrics,
             org_stacks: SnapshotCache::default(),
             org_keys: SnapshotCache::default(),
+            org_ids: SnapshotCache::default(),
+            org_policies: SnapshotCache::default(),
+            org_tokens: SnapshotCache::default(),
+            policy_configs: SnapshotCache::default(),
+            connections: SnapshotCache::default(),
             failures: Mutex::default(),
             remembered: Mutex::default(),
         })
@@ -120,7 +137,10 @@ impl Context {
     {
         let waiting = matches!(
             readiness.reason,
-            Reason::StackProvisioning | Reason::StackNotReady | Reason::Deleting
+            Reason::StackProvisioning
+                | Reason::StackNotReady
+                | Reason::PolicyNotReady
+                | Reason::Deleting
         );
         let unchanged =
             ready_condition(previous).is_some_and(|c| c.reason == readiness.reason.as_str());

@@ -113,6 +113,16 @@ pub enum RotationError {
         min_age_secs: u64,
         ttl_secs: u64,
     },
+    #[error("expiresAfter must be between {min_secs}s and {max_secs}s")]
+    LifetimeOutOfRange { min_secs: u64, max_secs: u64 },
+    #[error(
+        "rotation.keepPrevious ({keep_previous}) must not be longer than rotation.renewBefore \
+         ({renew_before}): the previous token must still work while it is kept"
+    )]
+    OverlapTooLong {
+        keep_previous: String,
+        renew_before: String,
+    },
 }
 
 /// ": <grafana.com's answer>" after a message, when there is one.

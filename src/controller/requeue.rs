@@ -44,6 +44,13 @@ pub fn parse(text: &str) -> Option<Duration> {
     humantime::parse_duration(text).ok()
 }
 
+/// How long from `now` until `at`: at least a second, so that a time just past wakes the
+/// resource once rather than in a loop.
+pub fn until(now: k8s_openapi::jiff::Timestamp, at: k8s_openapi::jiff::Timestamp) -> Duration {
+    let left = at.as_millisecond().saturating_sub(now.as_millisecond());
+    Duration::from_millis(u64::try_from(left).unwrap_or(0)).max(Duration::from_secs(1))
+}
+
 /// Exponential backoff with full jitter in the upper half: 1 s, 2 s, 4 s … capped at 5 min.
 pub fn backoff(failures: u32) -> Duration {
     let exp = BACKOFF_BASE

@@ -13,7 +13,10 @@ use super::{
     conditions::{self, Readiness},
     shell::ManagedKind,
 };
-use crate::crd::{GrafanaCloudApiKeyStatus, GrafanaStackStatus};
+use crate::crd::{
+    GrafanaCloudAccessPolicyStatus, GrafanaCloudAccessPolicyTokenStatus, GrafanaCloudApiKeyStatus,
+    GrafanaStackStatus,
+};
 
 /// Writes `status` unless it equals `current`.
 pub async fn write_if_changed<K, S>(
@@ -64,7 +67,12 @@ macro_rules! conditioned {
     )+};
 }
 
-conditioned!(GrafanaStackStatus, GrafanaCloudApiKeyStatus);
+conditioned!(
+    GrafanaStackStatus,
+    GrafanaCloudApiKeyStatus,
+    GrafanaCloudAccessPolicyStatus,
+    GrafanaCloudAccessPolicyTokenStatus,
+);
 
 /// Ends a reconcile pass the same way for every kind: the Ready metric, a Warning event on a
 /// new failure, the Ready condition and observed generation, and one status write if

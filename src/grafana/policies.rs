@@ -102,14 +102,17 @@ impl GrafanaClient {
             })
     }
 
-    /// `GET /v1/accesspolicies?region&name`: the policies of that name in `region`.
-    pub async fn find_access_policies(
+    /// `GET /v1/accesspolicies?region[&name]`: the policies in `region`, or those of one name.
+    pub async fn list_access_policies(
         &self,
         token: &Token,
         region: &str,
-        name: &str,
+        name: Option<&str>,
     ) -> Result<Vec<AccessPolicy>, Error> {
-        let query = vec![("region", region.to_owned()), ("name", name.to_owned())];
+        let mut query = vec![("region", region.to_owned())];
+        if let Some(name) = name {
+            query.push(("name", name.to_owned()));
+        }
         self.list_v1(
             token,
             "/v1/accesspolicies",
@@ -218,37 +221,19 @@ impl GrafanaClient {
         })
     }
 
-    /// `GET /v1/tokens?region&accessPolicyId`: the policy's live tokens.
+    /// `GET /v1/tokens?region`: the live tokens in `region`, or, with `name`, the tokens of
+    /// that name, expired ones included.
     pub async fn list_policy_tokens(
         &self,
         token: &Token,
         region: &str,
-        policy_id: &str,
+        name: Option<&str>,
     ) -> Result<Vec<PolicyToken>, Error> {
-        let query = vec![
-            ("region", region.to_owned()),
-            ("accessPolicyId", policy_id.to_owned()),
-        ];
-        self.list_v1(token, "/v1/tokens", &["v1", "tokens"], query)
-            .await
-            .map_err(|source| Error::ListPolicyTokens {
-                region: region.to_owned(),
-                source,
-            })
-    }
-
-    /// `GET /v1/tokens?region&name&includeExpired=true`: the tokens of that name.
-    pub async fn find_policy_tokens(
-        &self,
-        token: &Token,
-        region: &str,
-        name: &str,
-    ) -> Result<Vec<PolicyToken>, Error> {
-        let query = vec![
-            ("region", region.to_owned()),
-            ("name", name.to_owned()),
-            ("includeExpired", "true".to_owned()),
-        ];
+        let mut query = vec![("region", region.to_owned())];
+        if let Some(name) = name {
+            query.push(("name", name.to_owned()));
+            query.push(("includeExpired", "true".to_owned()));
+        }
         self.list_v1(token, "/v1/tokens", &["v1", "tokens"], query)
             .await
             .map_err(|source| Error::ListPolicyTokens {

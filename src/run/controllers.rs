@@ -10,7 +10,9 @@ use crate::{
         Context, Shutdown,
         shell::{self, ManagedKind},
     },
-    crd::{GrafanaCloudApiKey, GrafanaStack},
+    crd::{
+        GrafanaCloudAccessPolicy, GrafanaCloudAccessPolicyToken, GrafanaCloudApiKey, GrafanaStack,
+    },
 };
 
 /// The running controllers, each with the kind it serves.
@@ -38,6 +40,8 @@ impl Controllers {
         for scope in scopes {
             controllers.start::<GrafanaStack>(scope);
             controllers.start::<GrafanaCloudApiKey>(scope);
+            controllers.start::<GrafanaCloudAccessPolicy>(scope);
+            controllers.start::<GrafanaCloudAccessPolicyToken>(scope);
         }
         controllers
     }

@@ -55,7 +55,12 @@ fn expand(group: &str, resources: &[&str], verbs: &[&str]) -> Vec<Grant> {
 /// What the operator needs in every namespace it watches.
 fn namespaced_grants() -> BTreeSet<Grant> {
     let group = "grafanacloud.operator.dev";
-    let kinds = ["grafanastacks", "grafanacloudapikeys"];
+    let kinds = [
+        "grafanastacks",
+        "grafanacloudapikeys",
+        "grafanacloudaccesspolicies",
+        "grafanacloudaccesspolicytokens",
+    ];
     let status = kinds.map(|kind| format!("{kind}/status"));
     let finalizers = kinds.map(|kind| format!("{kind}/finalizers"));
     let status: Vec<&str> = status.iter().map(String::as_str).collect();

@@ -138,6 +138,18 @@ impl Cluster for MemoryCluster {
         async move { Ok(found) }.boxed()
     }
 
+    fn list<'a>(&'a self, key: &'a ObjectKey) -> BoxFuture<'a, Result<Vec<Value>, kube::Error>> {
+        let (kind, namespace, _) = address(key);
+        let items = self
+            .state()
+            .objects
+            .iter()
+            .filter(|((k, ns, _), _)| *k == kind && *ns == namespace)
+            .map(|(_, v)| v.clone())
+            .collect();
+        async move { Ok(items) }.boxed()
+    }
+
     fn create<'a>(
         &'a self,
         key: &'a ObjectKey,

@@ -21,13 +21,13 @@ use crate::{
     controller::shell::ManagedKind,
     controller::{
         Context, Error, cluster,
-        conditions::{self, Readiness, Reason},
-        credentials, requeue,
+        conditions::{Readiness, Reason},
+        credentials, refs, requeue,
         secret::{self, Existing, StackFacts},
         secret_write::Prepared,
         status,
     },
-    crd::{GrafanaCloudApiKey, GrafanaCloudApiKeyStatus, GrafanaStack},
+    crd::{GrafanaCloudApiKey, GrafanaCloudApiKeyStatus},
 };
 
 /// How often a key looks at its stack again while the stack is missing or not Ready. The
@@ -190,22 +190,9 @@ async fn read_stack(
     namespace: &str,
     name: &str,
 ) -> Result<Result<StackFacts, String>, Error> {
-    let stack = cluster::get::<GrafanaStack>(ctx.cluster.as_ref(), Some(namespace), name).await?;
-    let Some(stack) = stack else {
-        return Ok(Err(format!(
-            "waiting for GrafanaStack {name}: it does not exist"
-        )));
-    };
-    let ready = stack
-        .status
-        .as_ref()
-        .is_some_and(|s| conditions::is_ready(&s.conditions));
-    if !ready {
-        return Ok(Err(format!(
-            "waiting for GrafanaStack {name} to become Ready"
-        )));
-    }
-    Ok(Ok(desired::stack_facts(&stack)))
+    Ok(refs::ready_stack(ctx, namespace, name)
+        .await?
+        .map(|stack| desired::stack_facts(&stack)))
 }
 
 async fn read_secret(ctx: &Context, namespace: &str, name: &str) -> Result<Option<Secret>, Error> {

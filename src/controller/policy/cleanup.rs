@@ -1,0 +1,127 @@
+//! Deleting a GrafanaCloudAccessPolicy. Its tokens' resources go first (deleting the policy
+//! at grafana.com would kill their tokens under them); then, with `Delete`, the policy this
+//! resource created is deleted at grafana.com (404 counts as done); with `Retain` it stays.
+
+use std::time::Duration;
+
+use kube::{
+    ResourceExt,
+    runtime::{controller::Action, events::EventType},
+};
+
+use super::{desired, remote};
+use crate::{
+    controller::{
+        Context, Error, cluster, conditions::Reason, credentials, requeue, shell::ManagedKind,
+        status,
+    },
+    crd::{DeletionPolicy, GrafanaCloudAccessPolicy, GrafanaCloudAccessPolicyToken},
+};
+
+/// How often a delete looks again at the tokens it waits for; their deletion also wakes it.
+const TOKEN_WAIT: Duration = Duration::from_secs(30);
+
+pub async fn cleanup(obj: &GrafanaCloudAccessPolicy, ctx: &Context) -> Result<Action, Error> {
+    let namespace = obj.namespace().ok_or(Error::MissingNamespace)?;
+    let tokens: Vec<String> =
+        cluster::list::<GrafanaCloudAccessPolicyToken>(ctx.cluster.as_ref(), &namespace)
+            .await?
+            .into_iter()
+            .filter(|t| t.spec.policy_ref == obj.name_any())
+            .map(|t| t.name_any())
+            .collect();
+    if !tokens.is_empty() {
+        let message = format!(
+            "waiting for {} GrafanaCloudAccessPolicyToken resource(s) of this policy to be \
+             deleted first: {}",
+            tokens.len(),
+            tokens
+                .iter()
+                .take(5)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        status::report_pending_delete(ctx, obj, obj.status.as_ref(), Reason::Deleting, message)
+            .await?;
+        return Ok(requeue::after(TOKEN_WAIT));
+    }
+    let action = release(obj, ctx, &namespace).await?;
+    ctx.metrics.forget(
+        GrafanaCloudAccessPolicy::KIND,
+        &obj.uid().unwrap_or_default(),
+    );
+    Ok(action)
+}
+
+async fn release(
+    obj: &GrafanaCloudAccessPolicy,
+    ctx: &Context,
+    namespace: &str,
+) -> Result<Action, Error> {
+    let current = obj.status.clone().unwrap_or_default();
+    let name = desired::policy_name(obj);
+    if current.id.is_none() && current.claimed_at.is_none() {
+        // Never got as far as a create call: nothing to delete.
+        return Ok(Action::await_change());
+    }
+    if obj.spec.deletion_policy == DeletionPolicy::Retain {
+        ctx.event(
+            obj,
+            EventType::Normal,
+            "Retained",
+            "Delete",
+            format!("left access policy {name} in place (deletionPolicy Retain)"),
+        )
+        .await;
+        return Ok(Action::await_change());
+    }
+    let Some(region) = current.region.clone() else {
+        return Ok(Action::await_change());
+    };
+    let creds =
+        credentials::resolve_for_cleanup(ctx, namespace, obj.spec.credentials.as_ref()).await?;
+    let id = match current.id.clone() {
+        Some(id) => Some(id),
+        // A create may have gone through before the crash that lost its answer.
+        None => remote::find_fresh(ctx, &creds, &region, &name)
+            .await?
+            .filter(|p| desired::owns_remote(p, None, current.claimed_at.as_deref()))
+            .map(|p| p.id),
+    };
+    let Some(id) = id else {
+        return Ok(Action::await_change());
+    };
+    let deleted = ctx
+        .grafana
+        .delete_access_policy(&creds.token, &region, &id, &name)
+        .await;
+    if let Ok(org) = creds.require_org_slug() {
+        ctx.org_policies
+            .invalidate(&remote::scope_key(org, &region));
+    }
+    match deleted {
+        Ok(()) => {
+            ctx.event(
+                obj,
+                EventType::Normal,
+                "Deleted",
+                "Delete",
+                format!("deleted access policy {name} in region {region}"),
+            )
+            .await;
+            Ok(Action::await_change())
+        }
+        Err(err) => {
+            let err = Error::from(err);
+            let message = format!(
+                "the access policy {name} could not be deleted yet: {}; the operator keeps \
+                 retrying. Set spec.deletionPolicy: Retain to remove the resource and keep it",
+                err.condition_message()
+            );
+            status::report_pending_delete(ctx, obj, obj.status.as_ref(), Reason::Deleting, message)
+                .await?;
+            Err(err)
+        }
+    }
+}

@@ -1,0 +1,292 @@
+//! Converging a GrafanaCloudAccessPolicyToken: refuse a foreign Secret before any
+//! grafana.com call, wait for the policy (and the template's stack), then keep, rotate or
+//! issue the token (`issue.rs`). Everything ends in one status write.
+
+use std::time::Duration;
+
+use k8s_openapi::jiff::Timestamp;
+use kube::{
+    Resource, ResourceExt,
+    runtime::{controller::Action, events::EventType},
+};
+
+use super::{
+    desired::{self, TokenPlan},
+    issue::{self, Issue},
+    remote,
+};
+use crate::{
+    controller::{
+        Context, Error,
+        apikey::desired::stack_facts,
+        cluster,
+        conditions::{self, Readiness, Reason},
+        credentials::{self, Credentials},
+        refs, requeue,
+        secret::{self, Existing, Layout, Material, StackFacts},
+        secret_write::{Prepared, SecretWrite},
+        shell::ManagedKind,
+        status,
+    },
+    crd::{
+        GrafanaCloudAccessPolicy, GrafanaCloudAccessPolicyToken,
+        GrafanaCloudAccessPolicyTokenStatus,
+    },
+};
+
+/// How often a token looks at its policy or stack again while waiting; their watches
+/// usually trigger the reconcile much sooner.
+const WAIT: Duration = Duration::from_secs(60);
+
+/// What a successful pass decided.
+pub struct Outcome {
+    pub readiness: Readiness,
+    pub action: Action,
+}
+
+impl Outcome {
+    pub fn waiting(reason: Reason, message: String, action: Action) -> Self {
+        Self {
+            readiness: Readiness::not_ready(reason, message),
+            action,
+        }
+    }
+}
+
+pub async fn apply(obj: &GrafanaCloudAccessPolicyToken, ctx: &Context) -> Result<Action, Error> {
+    let mut next = obj.status.clone().unwrap_or_default();
+    let result = converge(obj, ctx, &mut next).await;
+    let readiness = match &result {
+        Ok(outcome) => outcome.readiness.clone(),
+        Err(err) => Readiness::not_ready(err.reason(), err.condition_message()),
+    };
+    let expires_at = next
+        .expires_at
+        .as_deref()
+        .and_then(|at| at.parse::<Timestamp>().ok());
+    ctx.metrics.set_key_expiry(
+        &obj.namespace().unwrap_or_default(),
+        &obj.name_any(),
+        expires_at.map(|at| at.as_second()),
+    );
+    status::conclude(ctx, obj, obj.status.as_ref(), next, &readiness).await?;
+    if result.is_ok() {
+        ctx.record_success(obj);
+    }
+    result.map(|outcome| outcome.action)
+}
+
+/// What the token's policy says: where tokens live and whose they are.
+pub struct PolicyFacts {
+    pub id: String,
+    pub region: String,
+    pub creds: Credentials,
+    pub org: String,
+}
+
+async fn policy_facts(
+    ctx: &Context,
+    namespace: &str,
+    name: &str,
+) -> Result<Result<PolicyFacts, String>, Error> {
+    let policy =
+        cluster::get::<GrafanaCloudAccessPolicy>(ctx.cluster.as_ref(), Some(namespace), name)
+            .await?;
+    let Some(policy) = policy else {
+        return Ok(Err(format!(
+            "waiting for GrafanaCloudAccessPolicy {name}: it does not exist"
+        )));
+    };
+    let status = policy.status.clone().unwrap_or_default();
+    let (true, Some(id), Some(region)) = (
+        conditions::is_ready(&status.conditions),
+        status.id,
+        status.region,
+    ) else {
+        return Ok(Err(format!(
+            "waiting for GrafanaCloudAccessPolicy {name} to become Ready"
+        )));
+    };
+    let creds = credentials::resolve(ctx, namespace, policy.spec.credentials.as_ref()).await?;
+    let org = creds.require_org_slug()?.to_string();
+    Ok(Ok(PolicyFacts {
+        id,
+        region,
+        creds,
+        org,
+    }))
+}
+
+async fn template_stack(
+    ctx: &Context,
+    obj: &GrafanaCloudAccessPolicyToken,
+    namespace: &str,
+    policy: &PolicyFacts,
+) -> Result<Result<Option<StackFacts>, String>, Error> {
+    let template = obj.spec.secret_template.as_ref();
+    let Some(name) = template.and_then(|t| t.stack_ref.as_deref()) else {
+        return Ok(Ok(None));
+    };
+    let stack = match refs::ready_stack(ctx, namespace, name).await? {
+        Ok(stack) => stack,
+        Err(message) => return Ok(Err(message)),
+    };
+    let mut facts = stack_facts(&stack);
+    facts.otlp_url = remote::otlp_url(ctx, &policy.creds, &policy.org, &facts.slug).await?;
+    Ok(Ok(Some(facts)))
+}
+
+async fn converge(
+    obj: &GrafanaCloudAccessPolicyToken,
+    ctx: &Context,
+    status: &mut GrafanaCloudAccessPolicyTokenStatus,
+) -> Result<Outcome, Error> {
+    let namespace = obj.namespace().ok_or(Error::MissingNamespace)?;
+    let secret_name = obj
+        .spec
+        .secret_name
+        .clone()
+        .unwrap_or_else(|| obj.name_any());
+    status.secret_name = Some(secret_name.clone());
+    let uid = obj.uid().unwrap_or_default();
+    let existing = cluster::get(ctx.cluster.as_ref(), Some(&namespace), &secret_name).await?;
+    let owned = match secret::classify(existing, &uid) {
+        Existing::Foreign => {
+            return Ok(Outcome::waiting(
+                Reason::SecretConflict,
+                format!(
+                    "Secret {secret_name} exists and is not owned by this resource; delete it \
+                     or set spec.secretName to another name"
+                ),
+                Action::await_change(),
+            ));
+        }
+        Existing::Absent => None,
+        Existing::Owned(secret) => Some(*secret),
+    };
+    let policy = match policy_facts(ctx, &namespace, &obj.spec.policy_ref).await? {
+        Ok(policy) => policy,
+        Err(message) => {
+            return Ok(Outcome::waiting(
+                Reason::PolicyNotReady,
+                message,
+                requeue::after(WAIT),
+            ));
+        }
+    };
+    status.region = Some(policy.region.clone());
+    let stack = match template_stack(ctx, obj, &namespace, &policy).await? {
+        Ok(stack) => stack,
+        Err(message) => {
+            return Ok(Outcome::waiting(
+                Reason::StackNotReady,
+                message,
+                requeue::after(WAIT),
+            ));
+        }
+    };
+    let timing = desired::timing(obj)?;
+    let prepared = Prepared {
+        name: secret_name,
+        namespace: namespace.clone(),
+        owner: obj
+            .controller_owner_ref(&())
+            .ok_or_else(|| Error::NoOwnerReference {
+                kind: GrafanaCloudAccessPolicyToken::KIND,
+                name: obj.name_any(),
+            })?,
+        owned,
+        template: obj.spec.secret_template.clone().unwrap_or_default(),
+    };
+    let layout = Layout::PolicyToken {
+        region: &policy.region,
+    };
+    let base = desired::base_name(obj);
+    prepared.check_template(&policy.org, stack.as_ref(), &base, layout)?;
+
+    issue::delete_previous_when_due(obj, ctx, &policy, status).await?;
+    let stored_token = prepared.owned.as_ref().and_then(secret::stored_token);
+    let stored = prepared.owned.as_ref().and_then(secret::stored_record);
+    let alive = match (&stored, &stored_token) {
+        (Some(record), Some(_)) => {
+            remote::alive(ctx, &policy.creds, &policy.org, &policy.region, record).await?
+        }
+        _ => false,
+    };
+    let now = Timestamp::now();
+    let renew_at = stored.as_ref().and_then(|r| desired::renew_at(r, &timing));
+    let plan = desired::plan(
+        stored.as_ref(),
+        stored_token.is_some(),
+        alive,
+        renew_at,
+        now,
+    );
+    let (record, written) = match (plan, stored, stored_token) {
+        (TokenPlan::Keep, Some(record), Some(token)) => {
+            let material = Material {
+                token: &token,
+                org_slug: &policy.org,
+                key: &record,
+                stack: stack.as_ref(),
+                layout,
+            };
+            let written = prepared.write(ctx, &material).await?;
+            (record, written)
+        }
+        (plan, stored, _) => {
+            if refs::namespace_terminating(ctx, &namespace).await {
+                return Ok(Outcome::waiting(
+                    Reason::Deleting,
+                    format!("namespace {namespace} is being deleted; no new token is created"),
+                    Action::await_change(),
+                ));
+            }
+            let job = Issue {
+                obj,
+                policy: &policy,
+                prepared: &prepared,
+                stack: stack.as_ref(),
+                base: &base,
+                timing: &timing,
+            };
+            match issue::issue(ctx, &job, plan, stored.as_ref(), status).await? {
+                Ok(record) => (record, SecretWrite::Created),
+                Err(outcome) => return Ok(outcome),
+            }
+        }
+    };
+    if written == SecretWrite::Updated {
+        let note = format!("updated Secret {}", prepared.name);
+        ctx.event(obj, EventType::Normal, "SecretUpdated", "Update", note)
+            .await;
+    }
+    let renew_at = desired::renew_at(&record, &timing);
+    status.token_id = Some(record.id.clone());
+    status.token_name = Some(record.name.clone());
+    status.created_at = Some(record.created_at.to_string());
+    status.expires_at = record.expires_at.map(|at| at.to_string());
+    status.renew_at = renew_at.map(|at| at.to_string());
+    status.pending_name = None;
+    let wake = [
+        renew_at,
+        status
+            .previous
+            .as_ref()
+            .and_then(|p| p.delete_at.parse::<Timestamp>().ok()),
+    ];
+    let resync = requeue::jittered(ctx.config.resync_interval, 0.1);
+    let next = wake
+        .into_iter()
+        .flatten()
+        .map(|at| requeue::until(now, at))
+        .fold(resync, Duration::min);
+    Ok(Outcome {
+        readiness: Readiness::ready(format!(
+            "token {} is in Secret {}; created at {} (a new token can take a few minutes to \
+             work at grafana.com)",
+            record.name, prepared.name, record.created_at
+        )),
+        action: requeue::after(next),
+    })
+}

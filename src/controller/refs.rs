@@ -1,0 +1,43 @@
+//! What a resource depends on in Kubernetes, read the same way by every kind: a referenced
+//! GrafanaStack that must be Ready, and whether the namespace is going away.
+
+use k8s_openapi::api::core::v1::Namespace;
+
+use super::{Context, Error, cluster, conditions};
+use crate::crd::GrafanaStack;
+
+/// The GrafanaStack `name` in `namespace` once it is Ready; `Err(message)` says what the
+/// resource waits for.
+pub async fn ready_stack(
+    ctx: &Context,
+    namespace: &str,
+    name: &str,
+) -> Result<Result<GrafanaStack, String>, Error> {
+    let stack = cluster::get::<GrafanaStack>(ctx.cluster.as_ref(), Some(namespace), name).await?;
+    let Some(stack) = stack else {
+        return Ok(Err(format!(
+            "waiting for GrafanaStack {name}: it does not exist"
+        )));
+    };
+    let ready = stack
+        .status
+        .as_ref()
+        .is_some_and(|s| conditions::is_ready(&s.conditions));
+    if !ready {
+        return Ok(Err(format!(
+            "waiting for GrafanaStack {name} to become Ready"
+        )));
+    }
+    Ok(Ok(stack))
+}
+
+/// Whether `namespace` is being deleted. While it is, no new key or token is created: its
+/// Secret could no longer be written. Best effort: without permission to read the namespace,
+/// the answer is no.
+pub async fn namespace_terminating(ctx: &Context, namespace: &str) -> bool {
+    cluster::get::<Namespace>(ctx.cluster.as_ref(), None, namespace)
+        .await
+        .ok()
+        .flatten()
+        .is_some_and(|ns| ns.metadata.deletion_timestamp.is_some())
+}
