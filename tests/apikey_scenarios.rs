@@ -304,3 +304,20 @@ async fn deleting_an_org_key_twice_counts_the_404_as_success() {
         "the second cleanup did not ask grafana.com"
     );
 }
+
+#[tokio::test]
+async fn removed_api_keys_say_which_kind_to_use_and_are_not_retried() {
+    logs();
+    let env = world(Duration::from_secs(300), |sim| sim.api_keys_removed()).await;
+    env.put_key("metrics", org_key_spec());
+    let err = env.pass("metrics").await.unwrap_err();
+    assert_eq!(env.ready_reason("metrics"), "EndpointRemoved");
+    let message = ready_condition(&env.status("metrics").conditions)
+        .map(|c| c.message.clone())
+        .unwrap_or_default();
+    assert!(
+        message.contains("GrafanaCloudAccessPolicyToken"),
+        "{message}"
+    );
+    assert_eq!(err.retry_after(3), None, "retried before the spec changes");
+}

@@ -89,6 +89,13 @@ pub enum Error {
         /// The API server's own message (never the Secret's content).
         message: String,
     },
+    #[error("{source}; grafana.com no longer serves API keys: {instead}")]
+    EndpointRemoved {
+        #[source]
+        source: grafana::Error,
+        /// What to use instead.
+        instead: &'static str,
+    },
     #[error("the operator failed unexpectedly on this resource (a bug); retrying with backoff")]
     Panicked,
     #[error("not written: this replica may no longer hold the leader lease")]
@@ -144,7 +151,9 @@ impl Error {
 
     fn grafana(&self) -> Option<&grafana::Error> {
         match self {
-            Self::Grafana(err) | Self::DeleteBlocked { source: err, .. } => Some(err),
+            Self::Grafana(err)
+            | Self::DeleteBlocked { source: err, .. }
+            | Self::EndpointRemoved { source: err, .. } => Some(err),
             Self::SlugUnavailable { source, .. } => source.as_ref(),
             Self::Finalizer(err) => match err.as_ref() {
                 kube::runtime::finalizer::Error::ApplyFailed(inner)
@@ -153,6 +162,22 @@ impl Error {
             },
             _ => None,
         }
+    }
+
+    /// An API key call's error: a 404 or 410 means the route is gone at grafana.com
+    /// ([`Error::EndpointRemoved`]), anything else is what it is.
+    pub fn from_api_key_call(source: grafana::Error, stack_key: bool) -> Self {
+        if !matches!(source.status(), Some(404 | 410)) {
+            return Self::Grafana(source);
+        }
+        let instead = match stack_key {
+            false => "use a GrafanaCloudAccessPolicy with a GrafanaCloudAccessPolicyToken instead",
+            true => {
+                "use a service account token of the stack's Grafana instead; for remote write, \
+                 logs, traces and OTLP use a GrafanaCloudAccessPolicyToken"
+            }
+        };
+        Self::EndpointRemoved { source, instead }
     }
 
     /// Fixed label for metrics and events: never built from dynamic text.
@@ -173,6 +198,7 @@ impl Error {
             Self::Grafana(err) => err.category(),
             Self::MissingNamespace => "invalid_spec",
             Self::SecretRejected { .. } => "secret_rejected",
+            Self::EndpointRemoved { .. } => "endpoint_removed",
             Self::Panicked => "internal",
             Self::Fenced => "fenced",
             Self::Finalizer(err) => match err.as_ref() {
@@ -202,6 +228,7 @@ impl Error {
             Self::SlugRecentlyDeleted { .. } => Reason::SlugRecentlyDeleted,
             Self::DeleteBlocked { .. } => Reason::DeleteBlocked,
             Self::SecretRejected { .. } => Reason::SecretRejected,
+            Self::EndpointRemoved { .. } => Reason::EndpointRemoved,
             Self::Panicked => Reason::InternalError,
             Self::Fenced => Reason::KubernetesError,
             Self::Grafana(err) if err.is_unauthorized() => Reason::Unauthorized,
@@ -240,6 +267,7 @@ impl Error {
             | Self::InvalidSpec { .. }
             | Self::Template(_)
             | Self::Rotation(_)
+            | Self::EndpointRemoved { .. }
             | Self::MissingNamespace => None,
             // The namespace's labels may change, and that is not watched: look again slowly.
             Self::NoDefaultCredentials { .. } => Some(SLOW_RETRY),

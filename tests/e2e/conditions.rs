@@ -7,17 +7,22 @@ pub trait Conditioned {
     fn conditions(&self) -> &[Condition];
 }
 
-impl Conditioned for grafana_cloud_operator::crd::GrafanaStack {
-    fn conditions(&self) -> &[Condition] {
-        self.status.as_ref().map_or(&[], |s| &s.conditions)
-    }
+macro_rules! conditioned {
+    ($($kind:ty),+) => {$(
+        impl Conditioned for $kind {
+            fn conditions(&self) -> &[Condition] {
+                self.status.as_ref().map_or(&[], |s| &s.conditions)
+            }
+        }
+    )+};
 }
 
-impl Conditioned for grafana_cloud_operator::crd::GrafanaCloudApiKey {
-    fn conditions(&self) -> &[Condition] {
-        self.status.as_ref().map_or(&[], |s| &s.conditions)
-    }
-}
+conditioned!(
+    grafana_cloud_operator::crd::GrafanaStack,
+    grafana_cloud_operator::crd::GrafanaCloudApiKey,
+    grafana_cloud_operator::crd::GrafanaCloudAccessPolicy,
+    grafana_cloud_operator::crd::GrafanaCloudAccessPolicyToken
+);
 
 /// Whether the resource is Ready.
 pub fn is_ready<K: Conditioned>(obj: &K) -> bool {

@@ -357,6 +357,10 @@ impl Env {
         let stacks: Api<grafana_cloud_operator::crd::GrafanaStack> = Api::all(self.client.clone());
         let keys: Api<grafana_cloud_operator::crd::GrafanaCloudApiKey> =
             Api::all(self.client.clone());
+        let policies: Api<grafana_cloud_operator::crd::GrafanaCloudAccessPolicy> =
+            Api::all(self.client.clone());
+        let policy_tokens: Api<grafana_cloud_operator::crd::GrafanaCloudAccessPolicyToken> =
+            Api::all(self.client.clone());
         let lp = Default::default();
         let haystacks = [
             ("operator log", self.operator_log()),
@@ -375,6 +379,14 @@ impl Env {
             (
                 "GrafanaCloudApiKeys",
                 serde_json::to_string(&keys.list(&lp).await.unwrap().items).unwrap(),
+            ),
+            (
+                "GrafanaCloudAccessPolicies",
+                serde_json::to_string(&policies.list(&lp).await.unwrap().items).unwrap(),
+            ),
+            (
+                "GrafanaCloudAccessPolicyTokens",
+                serde_json::to_string(&policy_tokens.list(&lp).await.unwrap().items).unwrap(),
             ),
         ];
         for token in tokens.iter().filter(|t| !t.is_empty()) {

@@ -48,10 +48,17 @@ pub async fn create(
     role: ApiKeyRole,
     delete_first: bool,
 ) -> Result<CreatedOrgApiKey, Error> {
+    let legacy = |err| Error::from_api_key_call(err, false);
     if delete_first {
-        grafana.delete_org_api_key(token, org, name).await?;
+        grafana
+            .delete_org_api_key(token, org, name)
+            .await
+            .map_err(legacy)?;
     }
-    Ok(grafana.create_org_api_key(token, org, name, role).await?)
+    grafana
+        .create_org_api_key(token, org, name, role)
+        .await
+        .map_err(legacy)
 }
 
 /// The remote key named `name` as the organisation's snapshot list shows it: one list
@@ -67,7 +74,8 @@ async fn cached_key(
         .get(org, ctx.config.resync_interval, || {
             ctx.grafana.list_org_api_keys(token, org)
         })
-        .await?;
+        .await
+        .map_err(|err| Error::from_api_key_call(err, false))?;
     Ok(keys.iter().find(|k| k.name == name).cloned())
 }
 

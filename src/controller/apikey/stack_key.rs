@@ -46,7 +46,8 @@ pub async fn create(
     let created_at = desired::whole_seconds(Timestamp::now());
     let created = grafana
         .create_stack_api_key(token, &stack.slug, &name, desired::grafana_role(role), ttl)
-        .await?;
+        .await
+        .map_err(|err| Error::from_api_key_call(err, true))?;
     let record = KeyRecord {
         name: created.name.clone(),
         id: created.id.to_string(),

@@ -61,9 +61,12 @@ impl ManagedKind for GrafanaCloudAccessPolicy {
             .watches(
                 tokens,
                 watcher::Config::default().any_semantic(),
+                // Only a token going away matters to its policy: a delete waits for it.
                 |token: GrafanaCloudAccessPolicyToken| {
+                    let going = token.metadata.deletion_timestamp.is_some();
                     token
                         .namespace()
+                        .filter(|_| going)
                         .map(|ns| ObjectRef::new(&token.spec.policy_ref).within(&ns))
                 },
             )
