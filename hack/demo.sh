@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The local demo: a real control plane, the grafana.com simulator and the operator, with the
-# examples from deploy/examples applied. Shows the resulting stacks, keys and Secrets, then
+# examples from deploy/examples applied. Shows the resulting stacks, access policies, tokens,
+# keys and Secrets (the headline: a token Secret with a complete Grafana Alloy config), then
 # keeps everything running until Ctrl-C (or exits at once with DEMO_EXIT=1).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -67,16 +68,21 @@ for file in deploy/examples/*.yaml; do
 done
 
 step "Waiting for every resource to become Ready"
-kubectl -n observability wait --for=condition=Ready --timeout=120s grafanastacks,grafanacloudapikeys --all
+kubectl -n observability wait --for=condition=Ready --timeout=120s grafanacloud --all
 
-step "kubectl get grafanastacks,grafanacloudapikeys -n observability"
-kubectl -n observability get grafanastacks,grafanacloudapikeys
+step "kubectl get grafanacloud -n observability"
+kubectl -n observability get grafanacloud
 step "Conditions"
-kubectl -n observability get grafanastacks,grafanacloudapikeys \
+kubectl -n observability get grafanacloud \
   -o custom-columns='KIND:.kind,NAME:.metadata.name,READY:.status.conditions[0].status,REASON:.status.conditions[0].reason,MESSAGE:.status.conditions[0].message'
 step "Secrets written by the operator (values shown by key and size only)"
 kubectl -n observability get secrets -l app.kubernetes.io/managed-by=grafana-cloud-operator \
   -o go-template='{{range .items}}{{.metadata.name}}:{{range $k, $v := .data}} {{$k}}({{len $v}}b){{end}}{{"\n"}}{{end}}'
+
+step "The Grafana Alloy config in Secret team-a-alloy (the token masked)"
+token="$(kubectl -n observability get secret team-a-alloy -o jsonpath='{.data.token}' | base64 -d)"
+kubectl -n observability get secret team-a-alloy -o jsonpath='{.data.config\.alloy}' | base64 -d \
+  | sed "s/${token}/<the token, ${#token} characters>/g"
 
 echo
 echo "The control plane, simulator and operator are running. Try:"
