@@ -2,6 +2,7 @@
 
 mod instances;
 mod keys;
+mod orgs;
 mod policies;
 
 use std::sync::Arc;
@@ -71,7 +72,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             t::ORG_KEY,
             get(keys::get_org_key).delete(keys::delete_org_key),
         )
-        .route(t::ORG, get(policies::get_org))
+        .route(t::ORG, get(orgs::get_org))
         .route(
             t::POLICIES,
             get(policies::list_policies).post(policies::create_policy),

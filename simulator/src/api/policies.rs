@@ -43,7 +43,7 @@ fn policy_json(p: &AccessPolicy) -> Value {
         "conditions": {"allowedSubnets": p.allowed_subnets},
         "status": p.status,
         "createdAt": timestamp(p.created_at),
-        "updatedAt": opt_time(p.updated_at),
+        "updatedAt": timestamp(p.updated_at.unwrap_or(p.created_at)),
     })
 }
 
@@ -55,7 +55,7 @@ fn token_json(t: &PolicyToken) -> Value {
         "displayName": t.display_name,
         "expiresAt": opt_time(t.expires_at),
         "createdAt": timestamp(t.created_at),
-        "updatedAt": opt_time(t.updated_at),
+        "updatedAt": timestamp(t.updated_at.unwrap_or(t.created_at)),
         "orgId": t.org_id.to_string(),
     })
 }
@@ -156,23 +156,31 @@ pub(super) async fn delete_policy(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
     Query(params): Params,
-) -> Reply {
+) -> Result<(), ApiError> {
     let region = region(&params)?;
-    shared.state().delete_policy(&caller, &region, &id)?;
-    Ok(Json(json!({})))
+    shared.state().delete_policy(&caller, &region, &id)
 }
 
 pub(super) async fn policy_config(
-    Extension(_caller): Extension<Caller>,
+    shared: Shr,
+    Extension(caller): Extension<Caller>,
     Query(params): Params,
 ) -> Reply {
-    region(&params)?;
+    let region = region(&params)?;
+    let state = shared.state();
+    let mut realms = vec![json!({"type": "org", "identifier": caller.org_id.to_string()})];
+    realms.extend(
+        state
+            .all_stacks()
+            .filter(|s| s.org_id == caller.org_id && s.region == region && !s.is_deleted())
+            .map(|s| json!({"type": "stack", "identifier": s.id.to_string()})),
+    );
     let scopes: Vec<Value> = SCOPES
         .iter()
-        .map(|name| json!({"name": name, "description": name, "requiresRealmType": Value::Null}))
+        .map(|name| json!({"name": name, "description": format!("Allows {name}")}))
         .collect();
     Ok(Json(
-        json!({"realms": ["org", "stack"], "scopes": scopes, "sets": []}),
+        json!({"realms": realms, "scopes": scopes, "sets": []}),
     ))
 }
 
@@ -235,21 +243,4 @@ pub(super) async fn delete_token(
     let region = region(&params)?;
     shared.state().delete_policy_token(&caller, &region, &id)?;
     Ok(Json(json!({})))
-}
-
-/// `GET /orgs/{slugOrId}`: the org's public fields.
-pub(super) async fn get_org(
-    shared: Shr,
-    Extension(caller): Extension<Caller>,
-    Path(org): Path<String>,
-) -> Reply {
-    let state = shared.state();
-    let org = state.org_for(&caller, &org)?;
-    Ok(Json(json!({
-        "id": org.id,
-        "slug": org.slug,
-        "name": org.slug,
-        "url": format!("https://grafana.com/orgs/{}", org.slug),
-        "createdAt": timestamp(org.created_at),
-    })))
 }

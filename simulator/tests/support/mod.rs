@@ -1,6 +1,7 @@
 //! Helpers shared by the simulator's integration tests.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod checker;
 pub mod openapi;
 
 use std::time::Duration;
