@@ -51,3 +51,46 @@ fn crd_subcommand_prints_every_crd() {
         assert!(text.contains(&yaml), "`crd` output lacks a CRD");
     }
 }
+
+/// The property paths under `schema` that have no description, which `kubectl explain`
+/// would show bare.
+fn undocumented(schema: &serde_json::Value, path: &str, out: &mut Vec<String>) {
+    let Some(properties) = schema.get("properties").and_then(|p| p.as_object()) else {
+        if let Some(items) = schema.get("items") {
+            undocumented(items, &format!("{path}[]"), out);
+        }
+        return;
+    };
+    for (name, property) in properties {
+        let here = format!("{path}.{name}");
+        let documented = property
+            .get("description")
+            .and_then(|d| d.as_str())
+            .is_some_and(|d| !d.trim().is_empty());
+        if !documented {
+            out.push(here.clone());
+        }
+        undocumented(property, &here, out);
+    }
+}
+
+#[test]
+fn kubectl_explain_documents_every_field_of_every_kind() {
+    for crd in grafana_cloud_operator::crd::all() {
+        let kind = crd.spec.names.kind.clone();
+        for version in &crd.spec.versions {
+            let schema = serde_json::to_value(&version.schema).expect("schema JSON");
+            let root = &schema["openAPIV3Schema"];
+            let mut missing = Vec::new();
+            for part in ["spec", "status"] {
+                undocumented(&root["properties"][part], part, &mut missing);
+            }
+            // Kubernetes' own Condition type documents its fields upstream.
+            missing.retain(|path| !path.starts_with("status.conditions[]."));
+            assert!(
+                missing.is_empty(),
+                "{kind} fields without a description: {missing:?}"
+            );
+        }
+    }
+}
