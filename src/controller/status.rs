@@ -3,7 +3,7 @@
 
 use std::fmt::Debug;
 
-use kube::{Resource, ResourceExt};
+use kube::{Resource, ResourceExt, runtime::controller::Action};
 use serde::Serialize;
 
 use k8s_openapi::{apimachinery::pkg::apis::meta::v1::Condition, jiff::Timestamp};
@@ -132,4 +132,44 @@ where
         Timestamp::now(),
     ));
     write_if_changed(ctx, obj, current, &next).await
+}
+
+/// What a successful pass decided: the Ready condition to show, and when to look again.
+pub struct Outcome {
+    pub readiness: Readiness,
+    pub action: Action,
+}
+
+impl Outcome {
+    /// Not Ready for `reason`, looking again as `action` says.
+    pub fn waiting(reason: conditions::Reason, message: String, action: Action) -> Self {
+        Self {
+            readiness: Readiness::not_ready(reason, message),
+            action,
+        }
+    }
+}
+
+/// Ends an apply pass the same way for every kind: the Ready condition from its outcome or
+/// its error, one status write ([`conclude`]), and the failure count reset after a success.
+pub async fn finish<K, S>(
+    ctx: &Context,
+    obj: &K,
+    current: Option<&S>,
+    next: S,
+    result: Result<Outcome, Error>,
+) -> Result<Action, Error>
+where
+    K: ManagedKind,
+    S: Conditioned + Serialize + PartialEq,
+{
+    let readiness = match &result {
+        Ok(outcome) => outcome.readiness.clone(),
+        Err(err) => Readiness::not_ready(err.reason(), err.condition_message()),
+    };
+    conclude(ctx, obj, current, next, &readiness).await?;
+    if result.is_ok() {
+        ctx.record_success(obj);
+    }
+    result.map(|outcome| outcome.action)
 }

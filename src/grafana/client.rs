@@ -80,6 +80,12 @@ impl Call {
         self
     }
 
+    /// Adds the `region` query parameter every `/v1` call carries.
+    pub fn region(mut self, region: &str) -> Self {
+        self.query.push(("region", region.to_owned()));
+        self
+    }
+
     /// Marks a POST as safe to repeat (an update that sets values).
     pub fn idempotent(mut self) -> Self {
         self.idempotent = true;

@@ -132,12 +132,12 @@ impl GrafanaClient {
         token: &Token,
         region: &str,
     ) -> Result<PolicyConfig, Error> {
-        let mut call = Call::new(
+        let call = Call::new(
             Method::GET,
             "/v1/accesspolicies/config",
             &["v1", "accesspolicies", "config"],
-        );
-        call.query.push(("region", region.to_owned()));
+        )
+        .region(region);
         self.execute(token, call)
             .await
             .and_then(|answer| answer.json())
@@ -155,13 +155,13 @@ impl GrafanaClient {
         region: &str,
         body: &PolicyBody,
     ) -> Result<AccessPolicy, Error> {
-        let mut call = Call::new(
+        let call = Call::new(
             Method::POST,
             "/v1/accesspolicies",
             &["v1", "accesspolicies"],
         )
-        .json(body);
-        call.query.push(("region", region.to_owned()));
+        .json(body)
+        .region(region);
         self.execute(token, call)
             .await
             .and_then(|answer| answer.json())
@@ -181,14 +181,14 @@ impl GrafanaClient {
         name: &str,
         body: &PolicyBody,
     ) -> Result<AccessPolicy, Error> {
-        let mut call = Call::new(
+        let call = Call::new(
             Method::POST,
             "/v1/accesspolicies/{id}",
             &["v1", "accesspolicies", id],
         )
         .json(body)
-        .idempotent();
-        call.query.push(("region", region.to_owned()));
+        .idempotent()
+        .region(region);
         self.execute(token, call)
             .await
             .and_then(|answer| answer.json())
@@ -207,12 +207,12 @@ impl GrafanaClient {
         id: &str,
         name: &str,
     ) -> Result<(), Error> {
-        let mut call = Call::new(
+        let call = Call::new(
             Method::DELETE,
             "/v1/accesspolicies/{id}",
             &["v1", "accesspolicies", id],
-        );
-        call.query.push(("region", region.to_owned()));
+        )
+        .region(region);
         ignore_not_found(self.execute(token, call).await).map_err(|source| {
             Error::DeleteAccessPolicy {
                 name: name.to_owned(),
@@ -258,8 +258,9 @@ impl GrafanaClient {
             display_name: name,
             expires_at,
         };
-        let mut call = Call::new(Method::POST, "/v1/tokens", &["v1", "tokens"]).json(&body);
-        call.query.push(("region", region.to_owned()));
+        let call = Call::new(Method::POST, "/v1/tokens", &["v1", "tokens"])
+            .json(&body)
+            .region(region);
         self.execute(token, call)
             .await
             .and_then(|answer| answer.json())
@@ -278,8 +279,8 @@ impl GrafanaClient {
         id: &str,
         name: &str,
     ) -> Result<(), Error> {
-        let mut call = Call::new(Method::DELETE, "/v1/tokens/{id}", &["v1", "tokens", id]);
-        call.query.push(("region", region.to_owned()));
+        let call =
+            Call::new(Method::DELETE, "/v1/tokens/{id}", &["v1", "tokens", id]).region(region);
         ignore_not_found(self.execute(token, call).await).map_err(|source| {
             Error::DeletePolicyToken {
                 name: name.to_owned(),

@@ -23,7 +23,7 @@ use crate::{
         credentials::{self, Credentials},
         refs,
         requeue::{self, SLOW_RETRY, jittered},
-        status,
+        status::{self, Outcome},
     },
     crd::{GrafanaCloudAccessPolicy, GrafanaCloudAccessPolicyStatus, RealmType},
     grafana::{AccessPolicy, PolicyBody},
@@ -33,33 +33,10 @@ use crate::{
 /// GrafanaStack watch usually triggers the reconcile much sooner.
 const STACK_WAIT: Duration = Duration::from_secs(60);
 
-/// What a successful pass decided.
-struct Outcome {
-    readiness: Readiness,
-    action: Action,
-}
-
-impl Outcome {
-    fn waiting(reason: Reason, message: String, action: Action) -> Self {
-        Self {
-            readiness: Readiness::not_ready(reason, message),
-            action,
-        }
-    }
-}
-
 pub async fn apply(obj: &GrafanaCloudAccessPolicy, ctx: &Context) -> Result<Action, Error> {
     let mut next = obj.status.clone().unwrap_or_default();
     let result = converge(obj, ctx, &mut next).await;
-    let readiness = match &result {
-        Ok(outcome) => outcome.readiness.clone(),
-        Err(err) => Readiness::not_ready(err.reason(), err.condition_message()),
-    };
-    status::conclude(ctx, obj, obj.status.as_ref(), next, &readiness).await?;
-    if result.is_ok() {
-        ctx.record_success(obj);
-    }
-    result.map(|outcome| outcome.action)
+    status::finish(ctx, obj, obj.status.as_ref(), next, result).await
 }
 
 /// The realms with their ids, the region, or what the policy waits for.

@@ -26,7 +26,7 @@ use crate::{
         secret::{self, Existing, Layout, Material, StackFacts},
         secret_write::{Prepared, SecretWrite},
         shell::ManagedKind,
-        status,
+        status::{self, Outcome},
     },
     crd::{
         GrafanaCloudAccessPolicy, GrafanaCloudAccessPolicyToken,
@@ -38,28 +38,9 @@ use crate::{
 /// usually trigger the reconcile much sooner.
 const WAIT: Duration = Duration::from_secs(60);
 
-/// What a successful pass decided.
-pub struct Outcome {
-    pub readiness: Readiness,
-    pub action: Action,
-}
-
-impl Outcome {
-    pub fn waiting(reason: Reason, message: String, action: Action) -> Self {
-        Self {
-            readiness: Readiness::not_ready(reason, message),
-            action,
-        }
-    }
-}
-
 pub async fn apply(obj: &GrafanaCloudAccessPolicyToken, ctx: &Context) -> Result<Action, Error> {
     let mut next = obj.status.clone().unwrap_or_default();
     let result = converge(obj, ctx, &mut next).await;
-    let readiness = match &result {
-        Ok(outcome) => outcome.readiness.clone(),
-        Err(err) => Readiness::not_ready(err.reason(), err.condition_message()),
-    };
     let expires_at = next
         .expires_at
         .as_deref()
@@ -69,11 +50,7 @@ pub async fn apply(obj: &GrafanaCloudAccessPolicyToken, ctx: &Context) -> Result
         &obj.name_any(),
         expires_at.map(|at| at.as_second()),
     );
-    status::conclude(ctx, obj, obj.status.as_ref(), next, &readiness).await?;
-    if result.is_ok() {
-        ctx.record_success(obj);
-    }
-    result.map(|outcome| outcome.action)
+    status::finish(ctx, obj, obj.status.as_ref(), next, result).await
 }
 
 /// What the token's policy says: where tokens live and whose they are.

@@ -5,7 +5,7 @@ use k8s_openapi::jiff::Timestamp;
 use kube::{ResourceExt, runtime::events::EventType};
 
 use super::{
-    apply::{Outcome, PolicyFacts},
+    apply::PolicyFacts,
     desired::{self, Timing, TokenPlan},
     remote,
 };
@@ -18,7 +18,7 @@ use crate::{
         requeue::{self, SLOW_RETRY},
         secret::{KeyRecord, Layout, Material, StackFacts},
         secret_write::Prepared,
-        status,
+        status::{self, Outcome},
     },
     crd::{GrafanaCloudAccessPolicyToken, GrafanaCloudAccessPolicyTokenStatus, PreviousToken},
 };

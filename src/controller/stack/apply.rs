@@ -17,31 +17,16 @@ use crate::{
         conditions::{self, Readiness, Reason},
         credentials::{self, Credentials},
         requeue::{self, jittered},
-        status,
+        status::{self, Outcome},
     },
     crd::{DatasourceStatus, GrafanaStack, GrafanaStackStatus},
     grafana::Stack,
 };
 
-/// Why a stack with the resource's slug is left alone.
-/// What a successful pass decided.
-struct Outcome {
-    readiness: Readiness,
-    action: Action,
-}
-
 pub async fn apply(obj: &GrafanaStack, ctx: &Context) -> Result<Action, Error> {
     let mut next = obj.status.clone().unwrap_or_default();
     let result = converge(obj, ctx, &mut next).await;
-    let readiness = match &result {
-        Ok(outcome) => outcome.readiness.clone(),
-        Err(err) => Readiness::not_ready(err.reason(), err.condition_message()),
-    };
-    status::conclude(ctx, obj, obj.status.as_ref(), next, &readiness).await?;
-    if result.is_ok() {
-        ctx.record_success(obj);
-    }
-    result.map(|outcome| outcome.action)
+    status::finish(ctx, obj, obj.status.as_ref(), next, result).await
 }
 
 async fn converge(
