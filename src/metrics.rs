@@ -38,6 +38,8 @@ pub struct EndpointLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct KeyLabels {
+    /// The resource's kind, so that a key and a token of the same name never share a series.
+    pub kind: String,
     pub namespace: String,
     pub name: String,
 }
@@ -165,9 +167,16 @@ impl Metrics {
             .set(i64::try_from(count).unwrap_or(i64::MAX));
     }
 
-    /// Records when a key expires, or removes the series for a key without expiry.
-    pub fn set_key_expiry(&self, namespace: &str, name: &str, expires_at_unix: Option<i64>) {
+    /// Records when a key or token expires, or removes the series for one without expiry.
+    pub fn set_key_expiry(
+        &self,
+        kind: &'static str,
+        namespace: &str,
+        name: &str,
+        expires_at_unix: Option<i64>,
+    ) {
         let labels = KeyLabels {
+            kind: kind.to_string(),
             namespace: namespace.to_string(),
             name: name.to_string(),
         };

@@ -54,6 +54,7 @@ pub async fn apply(obj: &GrafanaCloudApiKey, ctx: &Context) -> Result<Action, Er
         .as_deref()
         .and_then(|at| at.parse::<Timestamp>().ok());
     ctx.metrics.set_key_expiry(
+        GrafanaCloudApiKey::KIND,
         &obj.namespace().unwrap_or_default(),
         &obj.name_any(),
         expires_at.map(|at| at.as_second()),

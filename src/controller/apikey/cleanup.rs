@@ -21,8 +21,12 @@ pub async fn cleanup(obj: &GrafanaCloudApiKey, ctx: &Context) -> Result<Action, 
     let action = release(obj, ctx).await?;
     ctx.metrics
         .forget(GrafanaCloudApiKey::KIND, &obj.uid().unwrap_or_default());
-    ctx.metrics
-        .set_key_expiry(&obj.namespace().unwrap_or_default(), &obj.name_any(), None);
+    ctx.metrics.set_key_expiry(
+        GrafanaCloudApiKey::KIND,
+        &obj.namespace().unwrap_or_default(),
+        &obj.name_any(),
+        None,
+    );
     Ok(action)
 }
 

@@ -46,6 +46,7 @@ pub async fn apply(obj: &GrafanaCloudAccessPolicyToken, ctx: &Context) -> Result
         .as_deref()
         .and_then(|at| at.parse::<Timestamp>().ok());
     ctx.metrics.set_key_expiry(
+        GrafanaCloudAccessPolicyToken::KIND,
         &obj.namespace().unwrap_or_default(),
         &obj.name_any(),
         expires_at.map(|at| at.as_second()),

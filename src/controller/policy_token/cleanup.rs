@@ -22,8 +22,12 @@ pub async fn cleanup(obj: &GrafanaCloudAccessPolicyToken, ctx: &Context) -> Resu
         GrafanaCloudAccessPolicyToken::KIND,
         &obj.uid().unwrap_or_default(),
     );
-    ctx.metrics
-        .set_key_expiry(&obj.namespace().unwrap_or_default(), &obj.name_any(), None);
+    ctx.metrics.set_key_expiry(
+        GrafanaCloudAccessPolicyToken::KIND,
+        &obj.namespace().unwrap_or_default(),
+        &obj.name_any(),
+        None,
+    );
     Ok(action)
 }
 
