@@ -60,6 +60,9 @@ pub enum Reason {
     /// grafana.com no longer serves this kind of object (API keys); the message names the
     /// kind to use instead. Nothing is retried until the spec changes.
     EndpointRemoved,
+    /// grafana.com refused the call because the operator's credentials lack a scope; the
+    /// message quotes which.
+    MissingScope,
 }
 
 impl Reason {
@@ -86,6 +89,7 @@ impl Reason {
             Self::NameConflict => "NameConflict",
             Self::PolicyNotReady => "PolicyNotReady",
             Self::EndpointRemoved => "EndpointRemoved",
+            Self::MissingScope => "MissingScope",
         }
     }
 }

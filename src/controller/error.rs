@@ -231,6 +231,7 @@ impl Error {
             Self::EndpointRemoved { .. } => Reason::EndpointRemoved,
             Self::Panicked => Reason::InternalError,
             Self::Fenced => Reason::KubernetesError,
+            Self::Grafana(err) if lacks_scope(err) => Reason::MissingScope,
             Self::Grafana(err) if err.is_unauthorized() => Reason::Unauthorized,
             Self::Grafana(err) if err.status() == Some(429) => Reason::RateLimited,
             Self::Grafana(err) if err.is_invalid_argument() => Reason::InvalidSpec,
@@ -290,6 +291,14 @@ impl Error {
             Self::Grafana(err) => grafana_retry(err, failures),
         }
     }
+}
+
+/// A 403 whose message names a scope: the operator's own token lacks that scope.
+fn lacks_scope(err: &grafana::Error) -> bool {
+    err.status() == Some(403)
+        && err
+            .message()
+            .is_some_and(|m| m.to_ascii_lowercase().contains("scope"))
 }
 
 /// Retry delay after a grafana.com error.
@@ -376,6 +385,29 @@ mod tests {
         assert_eq!(err.request_id(), Some("1f-2e"));
         assert_eq!(err.attempts(), Some(2));
         assert_eq!(Error::MissingNamespace.request_id(), None);
+    }
+
+    #[test]
+    fn a_forbidden_answer_naming_a_scope_says_the_credentials_lack_it() {
+        let answer = |status, message: &str| {
+            Error::Grafana(grafana::Error::CreateAccessPolicy {
+                name: "p".into(),
+                source: grafana::RequestError {
+                    failure: Box::new(grafana::Failure::Status {
+                        status,
+                        code: Some("Forbidden".into()),
+                        message: Some(message.into()),
+                        retry_after: None,
+                    }),
+                    request_id: "r".into(),
+                    attempts: 1,
+                },
+            })
+        };
+        let err = answer(403, "missing required scope: accesspolicies:write");
+        assert_eq!(err.reason(), Reason::MissingScope);
+        assert!(err.condition_message().contains("accesspolicies:write"));
+        assert_eq!(answer(403, "Forbidden").reason(), Reason::Unauthorized);
     }
 
     #[test]
