@@ -196,13 +196,25 @@ async fn a_policy_and_its_token_give_a_remote_write_config_and_go_away_with_dele
         "step 4: one update"
     );
 
-    // Delete: the token first, then the policy.
-    tokens
-        .delete("push", &DeleteParams::default())
-        .await
-        .unwrap();
+    // Delete the policy first: it waits for its token's resource, and says so.
     policies
         .delete("writers", &DeleteParams::default())
+        .await
+        .unwrap();
+    env.wait_for(
+        &policies,
+        "writers",
+        "step 5: the policy's delete waits for its token",
+        has_reason("Deleting"),
+    )
+    .await;
+    assert_eq!(
+        env.sim.control().policies(ORG).len(),
+        1,
+        "step 5: the policy was deleted under a live token"
+    );
+    tokens
+        .delete("push", &DeleteParams::default())
         .await
         .unwrap();
     env.eventually_async("step 5: both resources are gone", || async {

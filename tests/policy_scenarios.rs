@@ -393,10 +393,13 @@ async fn a_deleted_remote_token_is_replaced_and_delete_honours_the_policy() {
     assert_eq!(live.len(), 1);
     assert_eq!(env.secret_text("push", "token").unwrap(), live[0]);
 
-    // The policy waits for its token's resource before it goes.
-    env.finalize::<GrafanaCloudAccessPolicy>("writers")
-        .await
-        .unwrap();
+    // The policy waits for its token's resource before it goes: an error, which keeps the
+    // finalizer.
+    let waiting = env.finalize::<GrafanaCloudAccessPolicy>("writers").await;
+    assert!(
+        waiting.is_err(),
+        "the cleanup let the finalizer go under a live token"
+    );
     assert_eq!(
         env.sim.control().policies(ORG).len(),
         1,

@@ -96,6 +96,13 @@ pub enum Error {
         /// What to use instead.
         instead: &'static str,
     },
+    #[error("{kind} {name} is not deleted yet: {waits_for}")]
+    DeleteWaits {
+        kind: &'static str,
+        name: String,
+        /// What has to go first.
+        waits_for: String,
+    },
     #[error("the operator failed unexpectedly on this resource (a bug); retrying with backoff")]
     Panicked,
     #[error("not written: this replica may no longer hold the leader lease")]
@@ -199,6 +206,7 @@ impl Error {
             Self::MissingNamespace => "invalid_spec",
             Self::SecretRejected { .. } => "secret_rejected",
             Self::EndpointRemoved { .. } => "endpoint_removed",
+            Self::DeleteWaits { .. } => "delete_waits",
             Self::Panicked => "internal",
             Self::Fenced => "fenced",
             Self::Finalizer(err) => match err.as_ref() {
@@ -229,6 +237,7 @@ impl Error {
             Self::DeleteBlocked { .. } => Reason::DeleteBlocked,
             Self::SecretRejected { .. } => Reason::SecretRejected,
             Self::EndpointRemoved { .. } => Reason::EndpointRemoved,
+            Self::DeleteWaits { .. } => Reason::Deleting,
             Self::Panicked => Reason::InternalError,
             Self::Fenced => Reason::KubernetesError,
             Self::Grafana(err) if lacks_scope(err) => Reason::MissingScope,
@@ -277,6 +286,8 @@ impl Error {
             Self::SlugRecentlyDeleted { wait, .. } => {
                 Some(server_wait(*wait).saturating_add(SLUG_WAIT_MARGIN))
             }
+            // What it waits for is watched; look again now and then all the same.
+            Self::DeleteWaits { .. } => Some(BLOCKED_RETRY),
             // Someone has to lift the protection or switch to Retain; look again slowly.
             Self::DeleteBlocked { .. } => Some(BLOCKED_RETRY),
             Self::ReadObject { .. } | Self::WriteObject { .. } | Self::WriteStatus { .. } => {

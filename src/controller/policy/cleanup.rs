@@ -2,8 +2,6 @@
 //! at grafana.com would kill their tokens under them); then, with `Delete`, the policy this
 //! resource created is deleted at grafana.com (404 counts as done); with `Retain` it stays.
 
-use std::time::Duration;
-
 use kube::{
     ResourceExt,
     runtime::{controller::Action, events::EventType},
@@ -12,14 +10,10 @@ use kube::{
 use super::{desired, remote};
 use crate::{
     controller::{
-        Context, Error, cluster, conditions::Reason, credentials, requeue, shell::ManagedKind,
-        status,
+        Context, Error, cluster, conditions::Reason, credentials, shell::ManagedKind, status,
     },
     crd::{DeletionPolicy, GrafanaCloudAccessPolicy, GrafanaCloudAccessPolicyToken},
 };
-
-/// How often a delete looks again at the tokens it waits for; their deletion also wakes it.
-const TOKEN_WAIT: Duration = Duration::from_secs(30);
 
 pub async fn cleanup(obj: &GrafanaCloudAccessPolicy, ctx: &Context) -> Result<Action, Error> {
     let namespace = obj.namespace().ok_or(Error::MissingNamespace)?;
@@ -31,20 +25,26 @@ pub async fn cleanup(obj: &GrafanaCloudAccessPolicy, ctx: &Context) -> Result<Ac
             .map(|t| t.name_any())
             .collect();
     if !tokens.is_empty() {
-        let message = format!(
-            "waiting for {} GrafanaCloudAccessPolicyToken resource(s) of this policy to be \
-             deleted first: {}",
-            tokens.len(),
-            tokens
-                .iter()
-                .take(5)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        // An error keeps the finalizer: the delete goes on once the tokens are gone (their
+        // deletion wakes this resource).
+        let err = Error::DeleteWaits {
+            kind: GrafanaCloudAccessPolicy::KIND,
+            name: obj.name_any(),
+            waits_for: format!(
+                "its {} GrafanaCloudAccessPolicyToken resource(s) go first: {}",
+                tokens.len(),
+                tokens
+                    .iter()
+                    .take(5)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        let message = err.condition_message();
         status::report_pending_delete(ctx, obj, obj.status.as_ref(), Reason::Deleting, message)
             .await?;
-        return Ok(requeue::after(TOKEN_WAIT));
+        return Err(err);
     }
     let action = release(obj, ctx, &namespace).await?;
     ctx.metrics.forget(
