@@ -206,7 +206,12 @@ impl Control {
             .all_stacks()
             .flat_map(|s| s.keys.iter().map(|k| k.token.clone()));
         let policy = state.all_policy_tokens().iter().map(|t| t.token.clone());
-        org.chain(stack).chain(policy).collect()
+        let accounts = state.all_stacks().flat_map(|s| {
+            s.service_accounts
+                .iter()
+                .flat_map(|sa| sa.tokens.iter().map(|t| t.key.clone()))
+        });
+        org.chain(stack).chain(policy).chain(accounts).collect()
     }
 
     /// Recorded `/api` requests, oldest first.

@@ -4,7 +4,8 @@
 //! stacks (`/instances`, `/orgs/{org}/instances`, readiness, restart, connections), org
 //! API keys (`/orgs/{org}/api-keys`), stack API keys
 //! (`/instances/{slug}/api/auth/keys`), provisioned data sources, and cloud access
-//! policies with their tokens (`/v1/accesspolicies`, `/v1/tokens`), with
+//! policies with their tokens (`/v1/accesspolicies`, `/v1/tokens`), and stacks' service
+//! accounts with their tokens (`/instances/{slug}/api/serviceaccounts…`), with
 //! grafana.com's semantics: bearer tokens mapped to orgs, global slug
 //! uniqueness, 409 validation errors, deleted slugs reserved for a while,
 //! delayed readiness, and tokens returned only on create.
@@ -27,6 +28,7 @@ mod config;
 mod control;
 pub mod control_http;
 mod control_policies;
+mod control_service_accounts;
 mod error;
 mod faults;
 mod model;
@@ -44,6 +46,7 @@ pub use crate::{
     config::{Config, ForeignStack, OrgConfig, Timings, parse_duration},
     control::{Control, OrgKeyView, OrgView, StackKeyView, StackView, StateView},
     control_policies::{PolicyTokenView, PolicyView},
+    control_service_accounts::{ServiceAccountTokenView, ServiceAccountView},
     faults::{ActiveFault, Fault, FaultKind},
     model::{DataSource, LabelPolicy, Realm},
     record::RecordedRequest,

@@ -38,6 +38,7 @@ pub(crate) struct Stack {
     pub restarts: u64,
     pub datasources: Vec<DataSource>,
     pub keys: Vec<StackKey>,
+    pub service_accounts: Vec<ServiceAccount>,
     /// The stack's API JSON, rendered once; reset whenever a rendered field
     /// changes (see [`Stack::touch`]).
     pub rendered: OnceLock<Bytes>,
@@ -174,4 +175,25 @@ impl PolicyToken {
     pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
         self.expires_at.is_some_and(|at| at <= now)
     }
+}
+
+/// A service account of a stack's Grafana (`/instances/<slug>/api/serviceaccounts`).
+#[derive(Debug, Clone)]
+pub(crate) struct ServiceAccount {
+    pub id: u64,
+    pub name: String,
+    pub login: String,
+    pub role: String,
+    pub is_disabled: bool,
+    pub tokens: Vec<ServiceAccountToken>,
+}
+
+/// A token of a service account; its key is returned only by the create.
+#[derive(Debug, Clone)]
+pub(crate) struct ServiceAccountToken {
+    pub id: u64,
+    pub name: String,
+    pub key: Token,
+    pub created: DateTime<Utc>,
+    pub expiration: Option<DateTime<Utc>>,
 }

@@ -35,3 +35,14 @@ pub const POLICY: &str = "/api/v1/accesspolicies/{id}";
 pub const TOKENS: &str = "/api/v1/tokens";
 /// `GET`, `DELETE`: one access-policy token, by id.
 pub const TOKEN: &str = "/api/v1/tokens/{id}";
+/// `POST`: create a service account of the stack's Grafana (stack-proxied, answers 201).
+pub const SERVICE_ACCOUNTS: &str = "/api/instances/{slug}/api/serviceaccounts";
+/// `GET`: search service accounts by name (stack-proxied).
+pub const SERVICE_ACCOUNT_SEARCH: &str = "/api/instances/{slug}/api/serviceaccounts/search";
+/// `GET`, `DELETE`: one service account (stack-proxied).
+pub const SERVICE_ACCOUNT: &str = "/api/instances/{slug}/api/serviceaccounts/{id}";
+/// `GET`, `POST`: a service account's tokens (stack-proxied).
+pub const SERVICE_ACCOUNT_TOKENS: &str = "/api/instances/{slug}/api/serviceaccounts/{id}/tokens";
+/// `DELETE`: one service account token (stack-proxied).
+pub const SERVICE_ACCOUNT_TOKEN: &str =
+    "/api/instances/{slug}/api/serviceaccounts/{id}/tokens/{token}";

@@ -4,6 +4,7 @@ mod instances;
 mod keys;
 mod orgs;
 mod policies;
+mod service_accounts;
 
 use std::sync::Arc;
 
@@ -73,6 +74,22 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             get(keys::get_org_key).delete(keys::delete_org_key),
         )
         .route(t::ORG, get(orgs::get_org))
+        .route(t::SERVICE_ACCOUNTS, post(service_accounts::create))
+        .route(t::SERVICE_ACCOUNT_SEARCH, get(service_accounts::search))
+        .route(
+            t::SERVICE_ACCOUNT,
+            get(service_accounts::get)
+                .delete(service_accounts::delete)
+                .patch(service_accounts::not_allowed),
+        )
+        .route(
+            t::SERVICE_ACCOUNT_TOKENS,
+            get(service_accounts::tokens).post(service_accounts::create_token),
+        )
+        .route(
+            t::SERVICE_ACCOUNT_TOKEN,
+            delete(service_accounts::delete_token),
+        )
         .route(
             t::POLICIES,
             get(policies::list_policies).post(policies::create_policy),

@@ -2,6 +2,7 @@
 
 mod keys;
 mod policies;
+mod service_accounts;
 mod stacks;
 
 use std::{
@@ -14,6 +15,7 @@ use chrono::Utc;
 pub(crate) use self::{
     keys::NewStackKey,
     policies::{PolicyBody, SCOPES, TokenBody, TokenFilter},
+    service_accounts::{NewServiceAccount, NewServiceAccountToken},
     stacks::{NewStack, StackPatch},
 };
 use crate::{
@@ -54,6 +56,7 @@ pub(crate) struct State {
     next_stack_id: u64,
     next_datasource_id: u64,
     next_key_id: u64,
+    next_sa_id: u64,
 }
 
 impl State {
@@ -93,6 +96,7 @@ impl State {
             next_stack_id: 100_001,
             next_datasource_id: 1,
             next_key_id: 1,
+            next_sa_id: 2,
         }
     }
 
@@ -204,7 +208,7 @@ impl State {
     }
 
     /// A live (not deleted) stack of the caller's org.
-    fn live_stack_for(
+    pub(crate) fn live_stack_for(
         &mut self,
         caller: &Caller,
         slug_or_id: &str,

@@ -100,6 +100,7 @@ impl State {
             restarts: 0,
             datasources,
             keys: Vec::new(),
+            service_accounts: Vec::new(),
             rendered: Default::default(),
         };
         tracing::info!(stack = %slug, stack_id = id, org = %caller.org_slug, "stack created");
