@@ -143,7 +143,7 @@ async fn whole_state_is_readable_over_http_with_issued_tokens() {
     assert_eq!(state["orgKeys"][0]["token"], org_key.body["token"]);
     assert_eq!(
         state["timings"],
-        json!({ "readinessDelayMs": 300, "deletedSlugReservationMs": 2000 })
+        json!({ "readinessDelayMs": 300, "deletedSlugReservationMs": 2000, "tokenActivationDelayMs": 0 })
     );
     assert_eq!(sim.control().issued_tokens().len(), 2);
 }
@@ -188,7 +188,7 @@ async fn reset_forgets_stacks_keys_requests_and_faults_but_keeps_orgs() {
 async fn timings_can_be_changed_while_running() {
     let sim = support::start().await;
     let url = format!("{}/timings", sim.control_url());
-    let body = json!({ "readinessDelayMs": 0, "deletedSlugReservationMs": 0 });
+    let body = json!({ "readinessDelayMs": 0, "deletedSlugReservationMs": 0, "tokenActivationDelayMs": 0 });
     let reply = support::http().put(&url).json(&body).send().await.unwrap();
     assert_eq!(reply.status(), StatusCode::OK);
     assert_eq!(
