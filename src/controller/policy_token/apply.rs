@@ -39,7 +39,13 @@ use crate::{
 const WAIT: Duration = Duration::from_secs(60);
 
 pub async fn apply(obj: &GrafanaCloudAccessPolicyToken, ctx: &Context) -> Result<Action, Error> {
-    let mut next = obj.status.clone().unwrap_or_default();
+    // Status carries state a pass must not lose (the previous token and when it goes, the
+    // claimed serial), and the watch cache can lag behind the last pass's write: start from
+    // what the API server holds.
+    let current = cluster::read_fresh(ctx.cluster.as_ref(), obj)
+        .await?
+        .map_or_else(|| obj.status.clone(), |fresh| fresh.status);
+    let mut next = current.clone().unwrap_or_default();
     let result = converge(obj, ctx, &mut next).await;
     let expires_at = next
         .expires_at
@@ -51,7 +57,7 @@ pub async fn apply(obj: &GrafanaCloudAccessPolicyToken, ctx: &Context) -> Result
         &obj.name_any(),
         expires_at.map(|at| at.as_second()),
     );
-    status::finish(ctx, obj, obj.status.as_ref(), next, result).await
+    status::finish(ctx, obj, current.as_ref(), next, result).await
 }
 
 /// What the token's policy says: where tokens live and whose they are.

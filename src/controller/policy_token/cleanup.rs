@@ -32,7 +32,12 @@ pub async fn cleanup(obj: &GrafanaCloudAccessPolicyToken, ctx: &Context) -> Resu
 }
 
 async fn release(obj: &GrafanaCloudAccessPolicyToken, ctx: &Context) -> Result<Action, Error> {
-    let current = obj.status.clone().unwrap_or_default();
+    // The previous token may be recorded in a status write the watch cache has not seen.
+    let current = cluster::read_fresh(ctx.cluster.as_ref(), obj)
+        .await?
+        .and_then(|t| t.status)
+        .or_else(|| obj.status.clone())
+        .unwrap_or_default();
     let mut tokens: Vec<(Option<String>, String)> = Vec::new();
     if let (Some(id), Some(name)) = (&current.token_id, &current.token_name) {
         tokens.push((Some(id.clone()), name.clone()));
@@ -67,7 +72,19 @@ async fn release(obj: &GrafanaCloudAccessPolicyToken, ctx: &Context) -> Result<A
         &obj.spec.policy_ref,
     )
     .await?;
-    let reference = policy.as_ref().and_then(|p| p.spec.credentials.clone());
+    let Some(policy) = policy else {
+        // Its policy is gone: deleted at grafana.com with its tokens, or retained, and then
+        // its credentials are not known here.
+        let note = format!(
+            "GrafanaCloudAccessPolicy {} is gone, so its tokens were deleted with it (or are \
+             retained with it); nothing left to delete",
+            obj.spec.policy_ref
+        );
+        ctx.event(obj, EventType::Normal, "Released", "Delete", note)
+            .await;
+        return Ok(Action::await_change());
+    };
+    let reference = policy.spec.credentials.clone();
     let creds = credentials::resolve_for_cleanup(ctx, &namespace, reference.as_ref()).await?;
     for (id, name) in tokens {
         let id = match id {
