@@ -13,12 +13,12 @@ use chrono::Utc;
 use tokio::sync::Notify;
 
 use crate::{
-    api::is_stack_proxied,
     error::ApiError,
     faults::{FaultKind, RequestInfo},
     record::RecordedRequest,
     render::timestamp,
     shared::Shared,
+    templates::is_stack_proxied,
 };
 
 /// Lets a handler close its connection without answering. The server puts

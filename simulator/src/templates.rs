@@ -46,3 +46,9 @@ pub const SERVICE_ACCOUNT_TOKENS: &str = "/api/instances/{slug}/api/serviceaccou
 /// `DELETE`: one service account token (stack-proxied).
 pub const SERVICE_ACCOUNT_TOKEN: &str =
     "/api/instances/{slug}/api/serviceaccounts/{id}/tokens/{token}";
+
+/// Is this route served by the stack's own Grafana (proxied by grafana.com)?
+pub(crate) fn is_stack_proxied(template: &str) -> bool {
+    template.starts_with("/api/instances/{slug}/api/")
+        || template.starts_with("/api/instances/{slug}/datasources")
+}

@@ -1,6 +1,7 @@
 //! The controllers and what they share.
 
 pub mod apikey;
+pub mod claims;
 pub mod cluster;
 pub mod conditions;
 mod context;

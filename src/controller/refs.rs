@@ -3,7 +3,7 @@
 
 use k8s_openapi::api::core::v1::Namespace;
 
-use super::{Context, Error, cluster, conditions};
+use super::{Context, Error, cluster, conditions, secret::StackFacts};
 use crate::crd::GrafanaStack;
 
 /// The GrafanaStack `name` in `namespace` once it is Ready; `Err(message)` says what the
@@ -40,4 +40,17 @@ pub async fn namespace_terminating(ctx: &Context, namespace: &str) -> bool {
         .ok()
         .flatten()
         .is_some_and(|ns| ns.metadata.deletion_timestamp.is_some())
+}
+
+/// A stack's facts from its GrafanaStack resource.
+pub fn stack_facts(stack: &GrafanaStack) -> StackFacts {
+    let status = stack.status.clone().unwrap_or_default();
+    StackFacts {
+        slug: stack.spec.slug.clone(),
+        id: status.id,
+        url: status.url,
+        org_slug: status.org_slug,
+        endpoints: status.endpoints.unwrap_or_default(),
+        otlp_url: None,
+    }
 }

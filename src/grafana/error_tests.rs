@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::*;
+use crate::grafana::failure::parse_wait_seconds;
 
 fn answered(status: u16, code: Option<&str>, message: Option<&str>) -> RequestError {
     RequestError {

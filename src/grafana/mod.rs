@@ -17,6 +17,7 @@
 pub mod budget;
 mod client;
 mod error;
+mod failure;
 mod keys;
 mod options;
 mod paging;

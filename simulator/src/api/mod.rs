@@ -42,12 +42,6 @@ fn invalid_body(rejection: &JsonRejection) -> ApiError {
     ApiError::invalid(format!("Invalid request body: {}", rejection.body_text()))
 }
 
-/// Is this route served by the stack's own Grafana (proxied by grafana.com)?
-pub(crate) fn is_stack_proxied(template: &str) -> bool {
-    template.starts_with("/api/instances/{slug}/api/")
-        || template.starts_with("/api/instances/{slug}/datasources")
-}
-
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     use crate::templates as t;
     Router::new()

@@ -6,13 +6,13 @@ use std::time::Duration;
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use kube::ResourceExt;
 
+pub use crate::controller::{
+    claims::{CLAIM_WINDOW, CLOCK_SKEW, newer_than_snapshot, whole_seconds},
+    refs::stack_facts,
+};
 use crate::{
-    controller::{
-        error::RotationError,
-        requeue,
-        secret::{KeyRecord, StackFacts},
-    },
-    crd::{self, GrafanaCloudApiKey, GrafanaCloudApiKeyStatus, GrafanaStack},
+    controller::{error::RotationError, requeue, secret::KeyRecord},
+    crd::{self, GrafanaCloudApiKey, GrafanaCloudApiKeyStatus},
     grafana::{self, OrgApiKey},
 };
 
@@ -92,19 +92,6 @@ pub fn template_stack(obj: &GrafanaCloudApiKey) -> Option<&str> {
 /// Whether `key` must be reconciled when the GrafanaStack `namespace/name` changes.
 pub fn references_stack(key: &GrafanaCloudApiKey, namespace: &str, name: &str) -> bool {
     key.namespace().as_deref() == Some(namespace) && template_stack(key) == Some(name)
-}
-
-/// A stack's facts from its GrafanaStack resource.
-pub fn stack_facts(stack: &GrafanaStack) -> StackFacts {
-    let status = stack.status.clone().unwrap_or_default();
-    StackFacts {
-        slug: stack.spec.slug.clone(),
-        id: status.id,
-        url: status.url,
-        org_slug: status.org_slug,
-        endpoints: status.endpoints.unwrap_or_default(),
-        otlp_url: None,
-    }
 }
 
 /// The checked rotation settings of a stack key: `renewBefore` as a duration, shorter than
@@ -247,12 +234,6 @@ pub fn records(stored: Option<&KeyRecord>, remote: &OrgApiKey) -> bool {
     stored.is_some_and(|s| s.name == remote.name && s.id == remote.id)
 }
 
-/// How long after its claim a create call can commit: the request budget's wait, retries
-/// and timeouts included.
-pub const CLAIM_WINDOW: SignedDuration = SignedDuration::from_mins(10);
-/// How far grafana.com's clock may run behind the operator's.
-pub const CLOCK_SKEW: SignedDuration = SignedDuration::from_mins(5);
-
 /// Whether the remote key of this resource's name is this resource's own: the key whose
 /// identity the Secret records, or a key created while a claim was open, that is, after the
 /// claim and before any create that followed it was recorded on the Secret (a crash between
@@ -325,15 +306,6 @@ pub fn needs_fresh_list(plan: OrgPlan) -> bool {
     matches!(plan, OrgPlan::Recreate { .. } | OrgPlan::Conflict)
 }
 
-/// Whether `record`'s key was created so recently that a snapshot list up to `max_age` old
-/// may not show it yet.
-pub fn newer_than_snapshot(record: &KeyRecord, now: Timestamp, max_age: Duration) -> bool {
-    SignedDuration::try_from(max_age)
-        .ok()
-        .and_then(|age| now.checked_sub(age).ok())
-        .is_some_and(|oldest| record.created_at >= oldest)
-}
-
 /// Fills the key fields of status from the key whose token the Secret holds.
 pub fn record_status(
     status: &mut GrafanaCloudApiKeyStatus,
@@ -357,11 +329,6 @@ pub fn requeue_after(now: Timestamp, wake_at: Option<Timestamp>, resync: Duratio
         }
         None => resync,
     }
-}
-
-/// `now`, truncated to whole seconds, as recorded in annotations and status.
-pub fn whole_seconds(now: Timestamp) -> Timestamp {
-    Timestamp::from_second(now.as_second()).unwrap_or(now)
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use super::{
 use crate::{
     controller::{
         Context, Error,
-        apikey::desired::whole_seconds,
+        claims::whole_seconds,
         cluster,
         conditions::{Readiness, Reason},
         credentials::{self, Credentials},

@@ -5,7 +5,7 @@ use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 
 use crate::{
-    controller::apikey::desired::{CLAIM_WINDOW, CLOCK_SKEW},
+    controller::claims::{CLAIM_WINDOW, CLOCK_SKEW},
     crd::GrafanaCloudAccessPolicy,
     grafana::{AccessPolicy, LabelPolicy, PolicyBody, PolicyConditions, PolicyRealm},
 };

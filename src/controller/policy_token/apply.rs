@@ -12,26 +12,21 @@ use kube::{
 
 use super::{
     desired::{self, TokenPlan},
+    facts::{policy_facts, template_stack},
     issue::{self, Issue},
     remote,
 };
 use crate::{
     controller::{
-        Context, Error,
-        apikey::desired::stack_facts,
-        cluster,
-        conditions::{self, Readiness, Reason},
-        credentials::{self, Credentials},
+        Context, Error, cluster,
+        conditions::{Readiness, Reason},
         refs, requeue,
-        secret::{self, Existing, Layout, Material, StackFacts},
+        secret::{self, Existing, Layout, Material},
         secret_write::{Prepared, SecretWrite},
         shell::ManagedKind,
         status::{self, Outcome},
     },
-    crd::{
-        GrafanaCloudAccessPolicy, GrafanaCloudAccessPolicyToken,
-        GrafanaCloudAccessPolicyTokenStatus,
-    },
+    crd::{GrafanaCloudAccessPolicyToken, GrafanaCloudAccessPolicyTokenStatus},
 };
 
 /// How often a token looks at its policy or stack again while waiting; their watches
@@ -58,66 +53,6 @@ pub async fn apply(obj: &GrafanaCloudAccessPolicyToken, ctx: &Context) -> Result
         expires_at.map(|at| at.as_second()),
     );
     status::finish(ctx, obj, current.as_ref(), next, result).await
-}
-
-/// What the token's policy says: where tokens live and whose they are.
-pub struct PolicyFacts {
-    pub id: String,
-    pub region: String,
-    pub creds: Credentials,
-    pub org: String,
-}
-
-async fn policy_facts(
-    ctx: &Context,
-    namespace: &str,
-    name: &str,
-) -> Result<Result<PolicyFacts, String>, Error> {
-    let policy =
-        cluster::get::<GrafanaCloudAccessPolicy>(ctx.cluster.as_ref(), Some(namespace), name)
-            .await?;
-    let Some(policy) = policy else {
-        return Ok(Err(format!(
-            "waiting for GrafanaCloudAccessPolicy {name}: it does not exist"
-        )));
-    };
-    let status = policy.status.clone().unwrap_or_default();
-    let (true, Some(id), Some(region)) = (
-        conditions::is_ready(&status.conditions),
-        status.id,
-        status.region,
-    ) else {
-        return Ok(Err(format!(
-            "waiting for GrafanaCloudAccessPolicy {name} to become Ready"
-        )));
-    };
-    let creds = credentials::resolve(ctx, namespace, policy.spec.credentials.as_ref()).await?;
-    let org = creds.require_org_slug()?.to_string();
-    Ok(Ok(PolicyFacts {
-        id,
-        region,
-        creds,
-        org,
-    }))
-}
-
-async fn template_stack(
-    ctx: &Context,
-    obj: &GrafanaCloudAccessPolicyToken,
-    namespace: &str,
-    policy: &PolicyFacts,
-) -> Result<Result<Option<StackFacts>, String>, Error> {
-    let template = obj.spec.secret_template.as_ref();
-    let Some(name) = template.and_then(|t| t.stack_ref.as_deref()) else {
-        return Ok(Ok(None));
-    };
-    let stack = match refs::ready_stack(ctx, namespace, name).await? {
-        Ok(stack) => stack,
-        Err(message) => return Ok(Err(message)),
-    };
-    let mut facts = stack_facts(&stack);
-    facts.otlp_url = remote::otlp_url(ctx, &policy.creds, &policy.org, &facts.slug).await?;
-    Ok(Ok(Some(facts)))
 }
 
 async fn converge(

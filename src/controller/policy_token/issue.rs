@@ -5,14 +5,14 @@ use k8s_openapi::jiff::Timestamp;
 use kube::{ResourceExt, runtime::events::EventType};
 
 use super::{
-    apply::PolicyFacts,
     desired::{self, Timing, TokenPlan},
+    facts::PolicyFacts,
     remote,
 };
 use crate::{
     controller::{
         Context, Error,
-        apikey::desired::whole_seconds,
+        claims::whole_seconds,
         cluster,
         conditions::Reason,
         requeue::{self, SLOW_RETRY},

@@ -8,6 +8,7 @@
 mod apply;
 mod cleanup;
 pub mod desired;
+mod facts;
 mod issue;
 mod remote;
 

@@ -6,7 +6,7 @@ use k8s_openapi::jiff::Timestamp;
 
 use crate::{
     controller::{
-        Context, Error, apikey::desired::newer_than_snapshot, credentials::Credentials,
+        Context, Error, claims::newer_than_snapshot, credentials::Credentials,
         policy::remote::scope_key, secret::KeyRecord,
     },
     grafana::PolicyToken,
