@@ -4,6 +4,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod e2e;
+#[path = "e2e_policies/edges.rs"]
+mod edges;
 
 use std::time::Duration;
 
@@ -11,11 +13,10 @@ use e2e::{Env, ORG, has_reason, is_ready};
 use grafana_cloud_operator::crd::{
     GrafanaCloudAccessPolicy, GrafanaCloudAccessPolicyToken, GrafanaStack,
 };
-use grafana_cloud_simulator::Fault;
-use k8s_openapi::{ByteString, api::core::v1::Secret};
+use k8s_openapi::api::core::v1::Secret;
 use kube::{
     Api,
-    api::{DeleteParams, ObjectMeta, Patch, PatchParams, PostParams},
+    api::{DeleteParams, Patch, PatchParams, PostParams},
 };
 use serde_json::json;
 
@@ -280,122 +281,5 @@ async fn rotation_switches_the_secret_before_the_old_token_dies() {
         live_tokens(&env) == [second.clone()]
     })
     .await;
-    env.assert_no_token_leaked().await;
-}
-
-/// A lost create answer, a foreign Secret, Retain, and namespace deletion.
-#[tokio::test]
-async fn crashes_foreign_secrets_retain_and_namespace_deletion() {
-    let env = Env::start().await;
-    let ns = env.namespace("edges").await;
-    stack_and_policy(&env, &ns).await;
-    let tokens: Api<GrafanaCloudAccessPolicyToken> = env.api(&ns);
-    let secrets: Api<Secret> = env.api(&ns);
-
-    // The create commits but its answer is lost: one live token, and it is in the Secret.
-    env.sim
-        .control()
-        .inject(Fault::error_after(500).on("POST", TOKENS).times(1));
-    tokens
-        .create(
-            &PostParams::default(),
-            &token("lossy", json!({"policyRef": "writers"})),
-        )
-        .await
-        .unwrap();
-    env.wait_for(
-        &tokens,
-        "lossy",
-        "step 2: Ready after the lost answer",
-        is_ready,
-    )
-    .await;
-    let held = data(&secrets.get("lossy").await.unwrap(), "token").unwrap();
-    assert_eq!(
-        live_tokens(&env),
-        [held],
-        "step 2: exactly one live token, in the Secret"
-    );
-
-    // A Secret that is not ours is never touched.
-    let foreign = Secret {
-        metadata: ObjectMeta {
-            name: Some("taken".into()),
-            ..ObjectMeta::default()
-        },
-        data: Some([("token".to_string(), ByteString(b"mine".to_vec()))].into()),
-        ..Secret::default()
-    };
-    secrets
-        .create(&PostParams::default(), &foreign)
-        .await
-        .unwrap();
-    tokens
-        .create(
-            &PostParams::default(),
-            &token(
-                "taker",
-                json!({"policyRef": "writers", "secretName": "taken"}),
-            ),
-        )
-        .await
-        .unwrap();
-    env.wait_for(
-        &tokens,
-        "taker",
-        "step 3: SecretConflict",
-        has_reason("SecretConflict"),
-    )
-    .await;
-    assert_eq!(
-        live_tokens(&env).len(),
-        1,
-        "step 3: no token for a foreign Secret"
-    );
-    let after = secrets.get("taken").await.unwrap();
-    assert_eq!(data(&after, "token").as_deref(), Some("mine"));
-    tokens
-        .delete("taker", &DeleteParams::default())
-        .await
-        .unwrap();
-
-    // Retain keeps the token when its resource goes.
-    tokens
-        .create(
-            &PostParams::default(),
-            &token(
-                "kept",
-                json!({"policyRef": "writers", "deletionPolicy": "Retain"}),
-            ),
-        )
-        .await
-        .unwrap();
-    env.wait_for(
-        &tokens,
-        "kept",
-        "step 4: the retained token is Ready",
-        is_ready,
-    )
-    .await;
-    tokens
-        .delete("kept", &DeleteParams::default())
-        .await
-        .unwrap();
-    env.eventually_async("step 4: the retained token's resource is gone", || async {
-        tokens.get_opt("kept").await.unwrap().is_none()
-    })
-    .await;
-    assert_eq!(live_tokens(&env).len(), 2, "step 4: Retain kept the token");
-
-    // Deleting the namespace deletes the policy and, with it, every token.
-    env.delete_namespace(&ns).await;
-    assert!(
-        env.sim.control().policies(ORG).is_empty(),
-        "step 5: the namespace's policy is deleted remotely"
-    );
-    assert!(
-        live_tokens(&env).is_empty(),
-        "step 5: its tokens went with it"
-    );
     env.assert_no_token_leaked().await;
 }
