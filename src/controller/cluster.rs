@@ -53,15 +53,19 @@ impl ObjectKey {
         }
     }
 
-    fn api(&self, client: &Client) -> Api<DynamicObject> {
-        let api_version = match self.group.as_str() {
+    /// `v1`, or `<group>/<version>`.
+    fn api_version(&self) -> String {
+        match self.group.as_str() {
             "" => self.version.clone(),
             group => format!("{group}/{}", self.version),
-        };
+        }
+    }
+
+    fn api(&self, client: &Client) -> Api<DynamicObject> {
         let resource = ApiResource {
             group: self.group.clone(),
             version: self.version.clone(),
-            api_version,
+            api_version: self.api_version(),
             kind: self.kind.clone(),
             plural: self.plural.clone(),
         };
@@ -174,12 +178,8 @@ impl Cluster for KubeCluster {
 
     fn apply_status<'a>(&'a self, key: &'a ObjectKey, status: Value) -> Reply<'a, ()> {
         async move {
-            let api_version = match key.group.as_str() {
-                "" => key.version.clone(),
-                group => format!("{group}/{}", key.version),
-            };
             let patch = serde_json::json!({
-                "apiVersion": api_version,
+                "apiVersion": key.api_version(),
                 "kind": key.kind,
                 "status": status,
             });

@@ -14,6 +14,26 @@ use k8s_openapi::{
     api::core::v1::Secret, apimachinery::pkg::apis::meta::v1::OwnerReference, jiff::Timestamp,
 };
 
+/// The Secret `name` in `namespace` as the resource with `uid` sees it, read from the API
+/// server: absent, its own, or somebody else's (never touched).
+pub async fn read_existing(
+    ctx: &Context,
+    namespace: &str,
+    name: &str,
+    uid: &str,
+) -> Result<secret::Existing, Error> {
+    let found = cluster::get::<Secret>(ctx.cluster.as_ref(), Some(namespace), name).await?;
+    Ok(secret::classify(found, uid))
+}
+
+/// The Ready message when the target Secret exists and is not this resource's.
+pub fn conflict_message(name: &str) -> String {
+    format!(
+        "Secret {name} exists and is not owned by this resource; delete it or set \
+         spec.secretName to another name"
+    )
+}
+
 /// Whether a Secret write changed anything.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SecretWrite {

@@ -23,8 +23,8 @@ use crate::{
         Context, Error, cluster,
         conditions::{Readiness, Reason},
         credentials, refs, requeue,
-        secret::{self, Existing, StackFacts},
-        secret_write::Prepared,
+        secret::{Existing, StackFacts},
+        secret_write::{self, Prepared},
         status,
     },
     crd::{GrafanaCloudApiKey, GrafanaCloudApiKeyStatus},
@@ -81,16 +81,12 @@ async fn converge(
     // A Secret this resource does not control is never touched, and nothing is created
     // whose token could not be stored: check before any grafana.com call.
     let uid = obj.uid().unwrap_or_default();
-    let existing = read_secret(ctx, &namespace, &secret_name).await?;
-    let owned = match secret::classify(existing, &uid) {
+    let owned = match secret_write::read_existing(ctx, &namespace, &secret_name, &uid).await? {
         Existing::Foreign => {
             return Ok(Outcome {
                 readiness: Readiness::not_ready(
                     Reason::SecretConflict,
-                    format!(
-                        "Secret {secret_name} exists and is not owned by this resource; delete \
-                         it or set spec.secretName to another name"
-                    ),
+                    secret_write::conflict_message(&secret_name),
                 ),
                 action: Action::await_change(),
                 claim_settled: false,
@@ -158,8 +154,8 @@ async fn retire_previous_secret(
     let Some(previous) = previous.filter(|p| *p != prepared.name) else {
         return Ok(());
     };
-    let existing = read_secret(ctx, &prepared.namespace, previous).await?;
-    if !matches!(secret::classify(existing, uid), Existing::Owned(_)) {
+    let existing = secret_write::read_existing(ctx, &prepared.namespace, previous, uid).await?;
+    if !matches!(existing, Existing::Owned(_)) {
         return Ok(());
     }
     ctx.check_fence()?;
@@ -194,8 +190,4 @@ async fn read_stack(
     Ok(refs::ready_stack(ctx, namespace, name)
         .await?
         .map(|stack| desired::stack_facts(&stack)))
-}
-
-async fn read_secret(ctx: &Context, namespace: &str, name: &str) -> Result<Option<Secret>, Error> {
-    cluster::get(ctx.cluster.as_ref(), Some(namespace), name).await
 }

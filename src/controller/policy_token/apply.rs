@@ -22,7 +22,7 @@ use crate::{
         conditions::{Readiness, Reason},
         refs, requeue,
         secret::{self, Existing, Layout, Material},
-        secret_write::{Prepared, SecretWrite},
+        secret_write::{self, Prepared, SecretWrite},
         shell::ManagedKind,
         status::{self, Outcome},
     },
@@ -68,15 +68,11 @@ async fn converge(
         .unwrap_or_else(|| obj.name_any());
     status.secret_name = Some(secret_name.clone());
     let uid = obj.uid().unwrap_or_default();
-    let existing = cluster::get(ctx.cluster.as_ref(), Some(&namespace), &secret_name).await?;
-    let owned = match secret::classify(existing, &uid) {
+    let owned = match secret_write::read_existing(ctx, &namespace, &secret_name, &uid).await? {
         Existing::Foreign => {
             return Ok(Outcome::waiting(
                 Reason::SecretConflict,
-                format!(
-                    "Secret {secret_name} exists and is not owned by this resource; delete it \
-                     or set spec.secretName to another name"
-                ),
+                secret_write::conflict_message(&secret_name),
                 Action::await_change(),
             ));
         }

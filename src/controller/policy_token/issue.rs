@@ -13,7 +13,6 @@ use crate::{
     controller::{
         Context, Error,
         claims::whole_seconds,
-        cluster,
         conditions::Reason,
         requeue::{self, SLOW_RETRY},
         secret::{KeyRecord, Layout, Material, StackFacts},
@@ -56,24 +55,17 @@ pub async fn issue(
     prepared
         .dry_run(ctx, &policy.org, stack, base, layout)
         .await?;
-    let fresh = cluster::read_fresh(ctx.cluster.as_ref(), obj)
-        .await?
-        .and_then(|t| t.status);
-    delete_lost(ctx, job, fresh.as_ref(), stored).await?;
+    // `status` started from what the API server held at the start of the pass (see
+    // `apply`), so the last claimed serial and pending name are read from it.
+    delete_lost(ctx, job, status, stored).await?;
 
-    let serial = fresh
-        .as_ref()
-        .and_then(|s| s.serial)
-        .unwrap_or(0)
-        .saturating_add(1);
+    let serial = status.serial.unwrap_or(0).saturating_add(1);
     let name = desired::token_name(base, &obj.uid().unwrap_or_default(), serial);
-    let mut claimed = fresh.clone().unwrap_or_default();
-    claimed.serial = Some(serial);
-    claimed.pending_name = Some(name.clone());
-    claimed.region = Some(policy.region.clone());
-    status::write_if_changed(ctx, obj, fresh.as_ref(), &claimed).await?;
     status.serial = Some(serial);
     status.pending_name = Some(name.clone());
+    status.region = Some(policy.region.clone());
+    // The claim goes to the API server before the create; it always holds a new serial.
+    status::write_if_changed(ctx, obj, None, &*status).await?;
 
     let now = whole_seconds(Timestamp::now());
     let expires_at = timing.lifetime.and_then(|l| desired::after(now, l));
@@ -141,10 +133,10 @@ pub async fn issue(
 async fn delete_lost(
     ctx: &Context,
     job: &Issue<'_>,
-    fresh: Option<&GrafanaCloudAccessPolicyTokenStatus>,
+    status: &GrafanaCloudAccessPolicyTokenStatus,
     stored: Option<&KeyRecord>,
 ) -> Result<(), Error> {
-    let Some(pending) = fresh.and_then(|s| s.pending_name.as_deref()) else {
+    let Some(pending) = status.pending_name.as_deref() else {
         return Ok(());
     };
     if stored.is_some_and(|s| s.name == pending) {
