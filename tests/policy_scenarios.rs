@@ -35,22 +35,7 @@ async fn env() -> World {
 
 /// GrafanaStack `main`, reconciled until Ready.
 async fn ready_stack(env: &World) -> GrafanaStack {
-    env.put::<GrafanaStack>(
-        "main",
-        json!({"slug": "teamamain", "credentials": {"secretName": CREDENTIALS}}),
-    );
-    for _ in 0..20 {
-        let stack: GrafanaStack = env.get("main");
-        if stack
-            .status
-            .as_ref()
-            .is_some_and(|s| is_ready(&s.conditions))
-        {
-            return stack;
-        }
-        env.apply::<GrafanaStack>("main").await.unwrap();
-    }
-    panic!("GrafanaStack main did not become Ready");
+    env.ready_stack("main", "teamamain").await
 }
 
 fn policy_spec(scopes: &[&str]) -> serde_json::Value {
@@ -81,7 +66,7 @@ async fn pushing(env: &World, token_spec: serde_json::Value) {
         .unwrap();
 }
 
-fn token_status(env: &World) -> grafana_cloud_operator::crd::GrafanaCloudAccessPolicyTokenStatus {
+fn token_status(env: &World) -> grafana_cloud_operator::crd::TokenStatus {
     env.get::<GrafanaCloudAccessPolicyToken>("push")
         .status
         .unwrap_or_default()

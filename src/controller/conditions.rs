@@ -52,11 +52,13 @@ pub enum Reason {
     /// The operator failed on this resource in a way it did not expect (a bug); the other
     /// resources are not affected, and this one is retried with backoff.
     InternalError,
-    /// An access policy or token with the resource's name exists at grafana.com and was not
-    /// created by this resource; it is never touched.
+    /// An access policy, service account or token with the resource's name exists at
+    /// grafana.com and was not created by this resource; it is never touched.
     NameConflict,
     /// A token waits for its GrafanaCloudAccessPolicy to become Ready.
     PolicyNotReady,
+    /// A token waits for its GrafanaStackServiceAccount to become Ready.
+    ServiceAccountNotReady,
     /// grafana.com no longer serves this kind of object (API keys); the message names the
     /// kind to use instead. Nothing is retried until the spec changes.
     EndpointRemoved,
@@ -88,6 +90,7 @@ impl Reason {
             Self::InternalError => "InternalError",
             Self::NameConflict => "NameConflict",
             Self::PolicyNotReady => "PolicyNotReady",
+            Self::ServiceAccountNotReady => "ServiceAccountNotReady",
             Self::EndpointRemoved => "EndpointRemoved",
             Self::MissingScope => "MissingScope",
         }

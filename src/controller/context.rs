@@ -17,7 +17,8 @@ use tracing::warn;
 use crate::{
     fence::Fence,
     grafana::{
-        AccessPolicy, Connections, GrafanaClient, OrgApiKey, PolicyConfig, PolicyToken, Stack,
+        AccessPolicy, AccountToken, Connections, GrafanaClient, OrgApiKey, PolicyConfig,
+        PolicyToken, ServiceAccount, Stack,
     },
     metrics::Metrics,
 };
@@ -63,6 +64,10 @@ pub struct Context {
     pub policy_configs: SnapshotCache<Option<PolicyConfig>>,
     /// Each stack's connections, by `<org>/<stack slug>`.
     pub connections: SnapshotCache<Connections>,
+    /// Steady-state list of each stack's service accounts, by `<org>/<stack slug>`.
+    pub stack_accounts: SnapshotCache<Vec<ServiceAccount>>,
+    /// Steady-state list of each service account's tokens, by `<org>/<stack slug>/<id>`.
+    pub account_tokens: SnapshotCache<Vec<AccountToken>>,
     failures: Mutex<HashMap<String, u32>>,
     /// The last token read from each credentials Secret, by (namespace, name, key). Memory
     /// only: it lets cleanups finish after a namespace deletion removed the Secret first.
@@ -88,6 +93,8 @@ impl Context {
             org_tokens: SnapshotCache::default(),
             policy_configs: SnapshotCache::default(),
             connections: SnapshotCache::default(),
+            stack_accounts: SnapshotCache::default(),
+            account_tokens: SnapshotCache::default(),
             failures: Mutex::default(),
             remembered: Mutex::default(),
         })
@@ -140,6 +147,7 @@ impl Context {
             Reason::StackProvisioning
                 | Reason::StackNotReady
                 | Reason::PolicyNotReady
+                | Reason::ServiceAccountNotReady
                 | Reason::Deleting
         );
         let unchanged =

@@ -1,5 +1,6 @@
 //! The controllers and what they share.
 
+pub mod account_token;
 pub mod apikey;
 pub mod claims;
 pub mod cluster;
@@ -14,10 +15,12 @@ pub mod refs;
 pub mod requeue;
 pub mod secret;
 pub mod secret_write;
+pub mod service_account;
 pub mod shell;
 pub mod snapshot;
 pub mod stack;
 mod status;
+pub mod token;
 pub mod trigger;
 pub mod watch;
 

@@ -59,6 +59,7 @@ pub const ORG_SLUG_KEY: &str = "orgSlug";
 pub const STACK_SLUG_KEY: &str = "stackSlug";
 pub const URL_KEY: &str = "url";
 pub const REGION_KEY: &str = "region";
+pub const SERVICE_ACCOUNT_ID_KEY: &str = "serviceAccountId";
 
 /// The data keys an access-policy token's Secret holds for its stack: the stack's own URL,
 /// then each service's URL and user id, remote write and OTLP included.
@@ -136,6 +137,9 @@ pub enum Layout<'a> {
     /// An access-policy token: `token`, `orgSlug` and `region`, and with a stack its `url`,
     /// `stackSlug` and every endpoint's URL and user id.
     PolicyToken { region: &'a str },
+    /// A stack service account token: `token`, `orgSlug`, `serviceAccountId`, and the
+    /// stack's `url` and `stackSlug`.
+    AccountToken { account_id: &'a str },
 }
 
 /// A Secret with the target name, seen from this resource. Deliberately not `Debug`: the
@@ -210,6 +214,13 @@ pub fn build(target: Target<'_>, material: &Material<'_>, rendered: &Rendered) -
         (Layout::StackKey, Some(stack)) => {
             put(STACK_SLUG_KEY, &stack.slug);
             put(URL_KEY, stack.url.as_deref().unwrap_or_default());
+        }
+        (Layout::AccountToken { account_id }, stack) => {
+            put(SERVICE_ACCOUNT_ID_KEY, account_id);
+            if let Some(stack) = stack {
+                put(STACK_SLUG_KEY, &stack.slug);
+                put(URL_KEY, stack.url.as_deref().unwrap_or_default());
+            }
         }
         (Layout::PolicyToken { region }, stack) => {
             put(REGION_KEY, region);

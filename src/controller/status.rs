@@ -14,8 +14,8 @@ use super::{
     shell::ManagedKind,
 };
 use crate::crd::{
-    GrafanaCloudAccessPolicyStatus, GrafanaCloudAccessPolicyTokenStatus, GrafanaCloudApiKeyStatus,
-    GrafanaStackStatus,
+    GrafanaCloudAccessPolicyStatus, GrafanaCloudApiKeyStatus, GrafanaStackServiceAccountStatus,
+    GrafanaStackStatus, TokenStatus,
 };
 
 /// Writes `status` unless it equals `current`.
@@ -71,7 +71,8 @@ conditioned!(
     GrafanaStackStatus,
     GrafanaCloudApiKeyStatus,
     GrafanaCloudAccessPolicyStatus,
-    GrafanaCloudAccessPolicyTokenStatus,
+    TokenStatus,
+    GrafanaStackServiceAccountStatus,
 );
 
 /// Ends a reconcile pass the same way for every kind: the Ready metric, a Warning event on a

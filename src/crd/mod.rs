@@ -6,13 +6,19 @@ mod apikey;
 mod common;
 mod policy;
 mod policy_token;
+mod service_account;
+mod service_account_token;
 mod stack;
+mod token;
 
 pub use apikey::*;
 pub use common::*;
 pub use policy::*;
 pub use policy_token::*;
+pub use service_account::*;
+pub use service_account_token::*;
 pub use stack::*;
+pub use token::*;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
@@ -40,6 +46,8 @@ pub fn all() -> Vec<CustomResourceDefinition> {
         GrafanaCloudApiKey::crd(),
         GrafanaCloudAccessPolicy::crd(),
         GrafanaCloudAccessPolicyToken::crd(),
+        GrafanaStackServiceAccount::crd(),
+        GrafanaStackServiceAccountToken::crd(),
     ]
 }
 

@@ -364,10 +364,11 @@ fn outcome_of(failure: &Failure) -> AttemptOutcome<'_> {
     }
 }
 
-/// grafana.com's error envelope `{code, message, requestId}`.
+/// grafana.com's error envelope `{code, message, requestId}`; Grafana's own, through the
+/// stack proxy, names its code `messageId`.
 #[derive(Deserialize)]
 struct ErrorBody {
-    #[serde(default)]
+    #[serde(default, alias = "messageId")]
     code: Option<String>,
     #[serde(default)]
     message: Option<String>,

@@ -63,6 +63,22 @@ pub enum Error {
     CreatePolicyToken { name: String, source: RequestError },
     #[error("failed to delete access policy token {name}: {source}")]
     DeletePolicyToken { name: String, source: RequestError },
+    #[error("failed to list the service accounts of stack {stack}: {source}")]
+    ListServiceAccounts { stack: String, source: RequestError },
+    #[error("failed to create service account {name}: {source}")]
+    CreateServiceAccount { name: String, source: RequestError },
+    #[error("failed to delete service account {name}: {source}")]
+    DeleteServiceAccount { name: String, source: RequestError },
+    #[error("failed to list the tokens of service account {account} of stack {stack}: {source}")]
+    ListAccountTokens {
+        stack: String,
+        account: u64,
+        source: RequestError,
+    },
+    #[error("failed to create service account token {name}: {source}")]
+    CreateAccountToken { name: String, source: RequestError },
+    #[error("failed to delete service account token {name}: {source}")]
+    DeleteAccountToken { name: String, source: RequestError },
     #[error("failed to list the API keys of org {org}: {source}")]
     ListOrgApiKeys { org: String, source: RequestError },
     #[error("failed to create API key {name} in org {org}: {source}")]
@@ -117,7 +133,13 @@ impl Error {
             | Self::DeleteAccessPolicy { source, .. }
             | Self::ListPolicyTokens { source, .. }
             | Self::CreatePolicyToken { source, .. }
-            | Self::DeletePolicyToken { source, .. } => Some(source),
+            | Self::DeletePolicyToken { source, .. }
+            | Self::ListServiceAccounts { source, .. }
+            | Self::CreateServiceAccount { source, .. }
+            | Self::DeleteServiceAccount { source, .. }
+            | Self::ListAccountTokens { source, .. }
+            | Self::CreateAccountToken { source, .. }
+            | Self::DeleteAccountToken { source, .. } => Some(source),
             Self::InvalidBaseUrl { .. } | Self::ConfigureTls { .. } | Self::BuildClient { .. } => {
                 None
             }
@@ -193,6 +215,15 @@ impl Error {
     pub fn is_invalid_argument(&self) -> bool {
         self.request()
             .is_some_and(RequestError::is_invalid_argument)
+    }
+
+    /// The name is taken: a 400 `…ErrAlreadyExists` or `…ErrTokenAlreadyExists` from a
+    /// stack's Grafana (service accounts and their tokens).
+    pub fn is_name_taken(&self) -> bool {
+        self.status() == Some(400)
+            && self.code().is_some_and(|c| {
+                c.ends_with("ErrAlreadyExists") || c.ends_with("ErrTokenAlreadyExists")
+            })
     }
 
     /// Worth retrying later: 429, 5xx, a network error or a timeout.

@@ -14,6 +14,8 @@
 //!
 //! Tests point [`GrafanaClient`] at the simulator through its base URL.
 
+mod account_types;
+mod accounts;
 pub mod budget;
 mod client;
 mod error;
@@ -29,6 +31,7 @@ mod tls;
 mod token;
 mod types;
 
+pub use account_types::{AccountToken, CreatedAccountToken, ServiceAccount};
 pub use client::GrafanaClient;
 pub use error::{Error, Failure, RequestError};
 pub use options::{ClientOptions, RequestObserver};

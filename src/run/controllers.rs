@@ -12,6 +12,7 @@ use crate::{
     },
     crd::{
         GrafanaCloudAccessPolicy, GrafanaCloudAccessPolicyToken, GrafanaCloudApiKey, GrafanaStack,
+        GrafanaStackServiceAccount, GrafanaStackServiceAccountToken,
     },
 };
 
@@ -42,6 +43,8 @@ impl Controllers {
             controllers.start::<GrafanaCloudApiKey>(scope);
             controllers.start::<GrafanaCloudAccessPolicy>(scope);
             controllers.start::<GrafanaCloudAccessPolicyToken>(scope);
+            controllers.start::<GrafanaStackServiceAccount>(scope);
+            controllers.start::<GrafanaStackServiceAccountToken>(scope);
         }
         controllers
     }

@@ -60,6 +60,8 @@ fn namespaced_grants() -> BTreeSet<Grant> {
         "grafanacloudapikeys",
         "grafanacloudaccesspolicies",
         "grafanacloudaccesspolicytokens",
+        "grafanastackserviceaccounts",
+        "grafanastackserviceaccounttokens",
     ];
     let status = kinds.map(|kind| format!("{kind}/status"));
     let finalizers = kinds.map(|kind| format!("{kind}/finalizers"));

@@ -1,38 +1,15 @@
 //! Rotation, replacement of a token grafana.com lost, and delete with Delete and Retain.
 
-use std::{collections::BTreeMap, time::Duration};
+use std::time::Duration;
 
-use grafana_cloud_operator::{
-    controller::secret,
-    crd::{GrafanaCloudAccessPolicy, GrafanaCloudAccessPolicyToken},
-};
-use k8s_openapi::{api::core::v1::Secret, jiff::Timestamp};
+use grafana_cloud_operator::crd::{GrafanaCloudAccessPolicy, GrafanaCloudAccessPolicyToken};
 use serde_json::json;
 
 use super::{
     env,
-    in_process::{NS, ORG, World, reason},
+    in_process::{NS, ORG, reason},
     live_tokens, policy_spec, pushing, token_status,
 };
-
-/// Moves the Secret's record of its token back in time, as if it had lived `age`.
-fn age_token(env: &World, age: Duration, left: Duration) {
-    let mut secret: Secret = env.secret("push").unwrap();
-    let now = Timestamp::now();
-    let annotations = secret
-        .metadata
-        .annotations
-        .get_or_insert_with(BTreeMap::new);
-    let created = now
-        .checked_sub(k8s_openapi::jiff::SignedDuration::try_from(age).unwrap())
-        .unwrap();
-    let expires = now
-        .checked_add(k8s_openapi::jiff::SignedDuration::try_from(left).unwrap())
-        .unwrap();
-    annotations.insert(secret::CREATED_AT_ANNOTATION.into(), created.to_string());
-    annotations.insert(secret::EXPIRES_AT_ANNOTATION.into(), expires.to_string());
-    env.cluster.put(&secret);
-}
 
 #[tokio::test]
 async fn rotation_switches_the_secret_keeps_the_old_token_through_its_overlap_then_deletes_it() {
@@ -45,8 +22,8 @@ async fn rotation_switches_the_secret_keeps_the_old_token_through_its_overlap_th
     .await;
     let first = env.secret_text("push", "token").unwrap();
     // 55 minutes on: the token is due for renewal.
-    age_token(
-        &env,
+    env.age_token(
+        "push",
         Duration::from_secs(55 * 60),
         Duration::from_secs(5 * 60),
     );
@@ -88,7 +65,7 @@ async fn a_deleted_remote_token_is_replaced_and_delete_honours_the_policy() {
         .unwrap();
     // Past the resync interval the shared list no longer shows it.
     env.ctx.org_tokens.invalidate(&format!("{ORG}/{region}"));
-    age_token(&env, Duration::from_secs(600), Duration::from_secs(3600));
+    env.age_token("push", Duration::from_secs(600), Duration::from_secs(3600));
     env.apply::<GrafanaCloudAccessPolicyToken>("push")
         .await
         .unwrap();

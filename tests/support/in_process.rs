@@ -6,7 +6,13 @@
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use grafana_cloud_operator::{
-    controller::{Config, Context, Error, conditions::ready_condition, shell::ManagedKind},
+    controller::{
+        Config, Context, Error,
+        conditions::{is_ready, ready_condition},
+        secret,
+        shell::ManagedKind,
+    },
+    crd::GrafanaStack,
     fence::Fence,
     grafana::{ClientOptions, GrafanaClient, Token},
     metrics::Metrics,
@@ -16,6 +22,7 @@ use k8s_openapi::{
     ByteString,
     api::core::v1::{Namespace, Secret},
     apimachinery::pkg::apis::meta::v1::Condition,
+    jiff::{SignedDuration, Timestamp},
 };
 use kube::{Resource, api::ObjectMeta};
 use serde::{Serialize, de::DeserializeOwned};
@@ -147,6 +154,46 @@ impl World {
 
     pub fn secret(&self, name: &str) -> Option<Secret> {
         self.cluster.object(Some(NS), name)
+    }
+
+    /// GrafanaStack `name` with `slug`, reconciled until Ready.
+    pub async fn ready_stack(&self, name: &str, slug: &str) -> GrafanaStack {
+        self.put::<GrafanaStack>(
+            name,
+            json!({"slug": slug, "credentials": {"secretName": CREDENTIALS}}),
+        );
+        for _ in 0..20 {
+            let stack: GrafanaStack = self.get(name);
+            if stack
+                .status
+                .as_ref()
+                .is_some_and(|s| is_ready(&s.conditions))
+            {
+                return stack;
+            }
+            self.apply::<GrafanaStack>(name).await.unwrap();
+        }
+        panic!("GrafanaStack {name} did not become Ready");
+    }
+
+    /// Moves Secret `name`'s record of its token back in time, as if it had lived `age` and
+    /// had `left` to live.
+    pub fn age_token(&self, name: &str, age: Duration, left: Duration) {
+        let mut secret: Secret = self.secret(name).unwrap();
+        let now = Timestamp::now();
+        let annotations = secret
+            .metadata
+            .annotations
+            .get_or_insert_with(BTreeMap::new);
+        let created = now
+            .checked_sub(SignedDuration::try_from(age).unwrap())
+            .unwrap();
+        let expires = now
+            .checked_add(SignedDuration::try_from(left).unwrap())
+            .unwrap();
+        annotations.insert(secret::CREATED_AT_ANNOTATION.into(), created.to_string());
+        annotations.insert(secret::EXPIRES_AT_ANNOTATION.into(), expires.to_string());
+        self.cluster.put(&secret);
     }
 
     /// Data key `key` of Secret `name`, which must exist.

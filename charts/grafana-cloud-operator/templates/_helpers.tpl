@@ -136,14 +136,14 @@ the per-namespace Roles.
 {{- define "gco.namespacedRules" -}}
 # Finalizers are added and removed with patches; status goes through server-side apply.
 - apiGroups: ["grafanacloud.operator.dev"]
-  resources: ["grafanastacks", "grafanacloudapikeys", "grafanacloudaccesspolicies", "grafanacloudaccesspolicytokens"]
+  resources: ["grafanastacks", "grafanacloudapikeys", "grafanacloudaccesspolicies", "grafanacloudaccesspolicytokens", "grafanastackserviceaccounts", "grafanastackserviceaccounttokens"]
   verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["grafanacloud.operator.dev"]
-  resources: ["grafanastacks/status", "grafanacloudapikeys/status", "grafanacloudaccesspolicies/status", "grafanacloudaccesspolicytokens/status"]
+  resources: ["grafanastacks/status", "grafanacloudapikeys/status", "grafanacloudaccesspolicies/status", "grafanacloudaccesspolicytokens/status", "grafanastackserviceaccounts/status", "grafanastackserviceaccounttokens/status"]
   verbs: ["patch"]
 # Needed to set blockOwnerDeletion on the ownerReference of the Secrets it writes.
 - apiGroups: ["grafanacloud.operator.dev"]
-  resources: ["grafanastacks/finalizers", "grafanacloudapikeys/finalizers", "grafanacloudaccesspolicies/finalizers", "grafanacloudaccesspolicytokens/finalizers"]
+  resources: ["grafanastacks/finalizers", "grafanacloudapikeys/finalizers", "grafanacloudaccesspolicies/finalizers", "grafanacloudaccesspolicytokens/finalizers", "grafanastackserviceaccounts/finalizers", "grafanastackserviceaccounttokens/finalizers"]
   verbs: ["update"]
 # Token Secrets are created (after a dry run), replaced whole, and deleted when moved.
 - apiGroups: [""]

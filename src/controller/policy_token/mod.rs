@@ -1,16 +1,14 @@
 //! The GrafanaCloudAccessPolicyToken controller: tokens of access policies, written into
-//! Secrets with the endpoints to use them, rotated with an overlap.
+//! Secrets with the endpoints to use them, rotated with an overlap. The token machinery is
+//! shared ([`super::token`]); this kind adds where its tokens live.
 //!
-//! - [`desired`]: the pure decisions (names, timing, plan).
-//! - `issue`: creating, storing and switching over.
+//! - `issuer`: the policy and the `/v1/tokens` calls.
 //! - `remote`: the shared, cached reads from grafana.com.
 
-mod apply;
-mod cleanup;
-pub mod desired;
-mod facts;
-mod issue;
+mod issuer;
 mod remote;
+
+use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
@@ -24,11 +22,65 @@ use kube::{
 };
 
 use crate::crd::{
-    CredentialsRef, GrafanaCloudAccessPolicy, GrafanaCloudAccessPolicyToken, GrafanaStack,
-    MANAGED_BY_LABEL, MANAGED_BY_VALUE,
+    CredentialsRef, DeletionPolicy, GrafanaCloudAccessPolicy, GrafanaCloudAccessPolicyToken,
+    GrafanaStack, MANAGED_BY_LABEL, MANAGED_BY_VALUE, SecretTemplate, TokenRotation, TokenStatus,
 };
 
-use super::{Context, Error, shell::ManagedKind};
+use super::{
+    Context, Error,
+    error::RotationError,
+    shell::ManagedKind,
+    token::{self, Source, TokenKind, desired},
+};
+
+impl TokenKind for GrafanaCloudAccessPolicyToken {
+    type Issuer = issuer::PolicyIssuer;
+
+    fn token_status(&self) -> Option<&TokenStatus> {
+        self.status.as_ref()
+    }
+
+    fn base(&self) -> Option<&str> {
+        self.spec.name.as_deref()
+    }
+
+    fn lifetime(&self) -> Result<Option<Duration>, RotationError> {
+        self.spec
+            .expires_after
+            .as_deref()
+            .map(desired::duration)
+            .transpose()
+    }
+
+    fn rotation(&self) -> Option<&TokenRotation> {
+        self.spec.rotation.as_ref()
+    }
+
+    fn secret_name(&self) -> Option<&str> {
+        self.spec.secret_name.as_deref()
+    }
+
+    fn secret_template(&self) -> Option<&SecretTemplate> {
+        self.spec.secret_template.as_ref()
+    }
+
+    fn deletion_policy(&self) -> DeletionPolicy {
+        self.spec.deletion_policy
+    }
+
+    async fn source(&self, ctx: &Context, namespace: &str) -> Result<Source<Self::Issuer>, Error> {
+        issuer::source(self, ctx, namespace).await
+    }
+
+    async fn cleanup_source(
+        &self,
+        ctx: &Context,
+        namespace: &str,
+        status: &TokenStatus,
+    ) -> Result<Result<Self::Issuer, String>, Error> {
+        issuer::cleanup_source(self, ctx, namespace, status.region.as_deref()).await
+    }
+}
 
 impl ManagedKind for GrafanaCloudAccessPolicyToken {
     const KIND: &'static str = "GrafanaCloudAccessPolicyToken";
@@ -39,11 +91,11 @@ impl ManagedKind for GrafanaCloudAccessPolicyToken {
     }
 
     async fn apply(obj: &Self, ctx: &Context) -> Result<Action, Error> {
-        apply::apply(obj, ctx).await
+        token::apply(obj, ctx).await
     }
 
     async fn cleanup(obj: &Self, ctx: &Context) -> Result<Action, Error> {
-        cleanup::cleanup(obj, ctx).await
+        token::cleanup(obj, ctx).await
     }
 
     /// The Secrets it writes, its policy, and the GrafanaStack its templates name.

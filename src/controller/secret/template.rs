@@ -8,8 +8,8 @@ use minijinja::{Environment, UndefinedBehavior, Value, syntax::SyntaxConfig};
 
 use super::{
     CREATED_AT_ANNOTATION, EXPIRES_AT_ANNOTATION, KEY_ID_ANNOTATION, KEY_NAME_ANNOTATION, Layout,
-    Material, ORG_SLUG_KEY, REGION_KEY, STACK_ID_ANNOTATION, STACK_SLUG_KEY, StackFacts, TOKEN_KEY,
-    URL_KEY,
+    Material, ORG_SLUG_KEY, REGION_KEY, SERVICE_ACCOUNT_ID_KEY, STACK_ID_ANNOTATION,
+    STACK_SLUG_KEY, StackFacts, TOKEN_KEY, URL_KEY,
 };
 use crate::crd::{Endpoint, MANAGED_BY_LABEL, SecretTemplate};
 
@@ -23,7 +23,14 @@ const RESERVED_ANNOTATIONS: [&str; 5] = [
 ];
 
 /// Data keys the operator writes itself.
-const RESERVED_KEYS: [&str; 5] = [TOKEN_KEY, ORG_SLUG_KEY, STACK_SLUG_KEY, URL_KEY, REGION_KEY];
+const RESERVED_KEYS: [&str; 6] = [
+    TOKEN_KEY,
+    ORG_SLUG_KEY,
+    STACK_SLUG_KEY,
+    URL_KEY,
+    REGION_KEY,
+    SERVICE_ACCOUNT_ID_KEY,
+];
 
 /// Upper bound on template work, so a pathological template cannot stall a reconcile.
 const TEMPLATE_FUEL: u64 = 100_000;
@@ -272,9 +279,16 @@ fn variables(material: &Material<'_>) -> Value {
         ("orgSlug", Value::from(material.org_slug)),
         ("keyName", Value::from(material.key.name.as_str())),
     ];
-    if let Layout::PolicyToken { region } = material.layout {
-        vars.push(("region", Value::from(region)));
-        vars.push(("tokenName", Value::from(material.key.name.as_str())));
+    match material.layout {
+        Layout::PolicyToken { region } => {
+            vars.push(("region", Value::from(region)));
+            vars.push(("tokenName", Value::from(material.key.name.as_str())));
+        }
+        Layout::AccountToken { account_id } => {
+            vars.push(("serviceAccountId", Value::from(account_id)));
+            vars.push(("tokenName", Value::from(material.key.name.as_str())));
+        }
+        Layout::OrgKey | Layout::StackKey => {}
     }
     if let Some(stack) = material.stack {
         vars.push(("stack", stack_value(stack)));

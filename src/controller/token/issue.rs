@@ -5,9 +5,8 @@ use k8s_openapi::jiff::Timestamp;
 use kube::{ResourceExt, runtime::events::EventType};
 
 use super::{
+    Issuer, TokenKind,
     desired::{self, Timing, TokenPlan},
-    facts::PolicyFacts,
-    remote,
 };
 use crate::{
     controller::{
@@ -15,17 +14,17 @@ use crate::{
         claims::whole_seconds,
         conditions::Reason,
         requeue::{self, SLOW_RETRY},
-        secret::{KeyRecord, Layout, Material, StackFacts},
+        secret::{KeyRecord, Material, StackFacts},
         secret_write::Prepared,
         status::{self, Outcome},
     },
-    crd::{GrafanaCloudAccessPolicyToken, GrafanaCloudAccessPolicyTokenStatus, PreviousToken},
+    crd::{PreviousToken, TokenStatus},
 };
 
 /// Everything issuing a token needs to know.
-pub struct Issue<'a> {
-    pub obj: &'a GrafanaCloudAccessPolicyToken,
-    pub policy: &'a PolicyFacts,
+pub struct Issue<'a, K: TokenKind> {
+    pub obj: &'a K,
+    pub issuer: &'a K::Issuer,
     pub prepared: &'a Prepared,
     pub stack: Option<&'a StackFacts>,
     pub base: &'a str,
@@ -33,27 +32,25 @@ pub struct Issue<'a> {
 }
 
 /// Makes a new token and stores it. `Ok(Err(outcome))`: the name is somebody else's.
-pub async fn issue(
+pub async fn issue<K: TokenKind>(
     ctx: &Context,
-    job: &Issue<'_>,
+    job: &Issue<'_, K>,
     plan: TokenPlan,
     stored: Option<&KeyRecord>,
-    status: &mut GrafanaCloudAccessPolicyTokenStatus,
+    status: &mut TokenStatus,
 ) -> Result<Result<KeyRecord, Outcome>, Error> {
     let Issue {
         obj,
-        policy,
+        issuer,
         prepared,
         stack,
         base,
         timing,
     } = *job;
-    let layout = Layout::PolicyToken {
-        region: &policy.region,
-    };
+    let layout = issuer.layout();
     // A Secret the API server would refuse costs no token.
     prepared
-        .dry_run(ctx, &policy.org, stack, base, layout)
+        .dry_run(ctx, issuer.org(), stack, base, layout)
         .await?;
     // `status` started from what the API server held at the start of the pass (see
     // `apply`), so the last claimed serial and pending name are read from it.
@@ -63,30 +60,21 @@ pub async fn issue(
     let name = desired::token_name(base, &obj.uid().unwrap_or_default(), serial);
     status.serial = Some(serial);
     status.pending_name = Some(name.clone());
-    status.region = Some(policy.region.clone());
+    status.region = issuer.region().map(str::to_string);
     // The claim goes to the API server before the create; it always holds a new serial.
     status::write_if_changed(ctx, obj, None, &*status).await?;
 
     let now = whole_seconds(Timestamp::now());
     let expires_at = timing.lifetime.and_then(|l| desired::after(now, l));
-    let created = ctx
-        .grafana
-        .create_policy_token(
-            &policy.creds.token,
-            &policy.region,
-            &policy.id,
-            &name,
-            expires_at.map(|at| at.to_string()),
-        )
-        .await;
+    let created = issuer.create(ctx, &name, timing.lifetime, expires_at).await;
     let created = match created {
         Ok(created) => created,
-        Err(err) if err.status() == Some(409) && !err.is_invalid_argument() => {
+        Err(err) if K::Issuer::name_taken(&err) => {
             return Ok(Err(Outcome::waiting(
                 Reason::NameConflict,
                 format!(
-                    "a token named {name} already exists at grafana.com and was not created by \
-                     this resource; it is left alone"
+                    "a token named {name} already exists and was not created by this resource; \
+                     it is left alone"
                 ),
                 requeue::after(SLOW_RETRY),
             )));
@@ -102,7 +90,7 @@ pub async fn issue(
     };
     let material = Material {
         token: &created.token,
-        org_slug: &policy.org,
+        org_slug: issuer.org(),
         key: &record,
         stack,
         layout,
@@ -114,10 +102,7 @@ pub async fn issue(
         Err(err @ Error::Template(_)) => return Err(err),
         Err(err) => {
             // A token whose secret cannot be stored must not stay alive.
-            let revoked = ctx
-                .grafana
-                .delete_policy_token(&policy.creds.token, &policy.region, &created.id, &name)
-                .await;
+            let revoked = issuer.delete(ctx, &created.id, &name).await;
             if revoked.is_ok() {
                 status.pending_name = None;
             }
@@ -130,10 +115,10 @@ pub async fn issue(
 
 /// Deletes a token made by an earlier pass whose answer never reached the Secret (a crash
 /// between the create and the Secret write): the pending name the API server's status holds.
-async fn delete_lost(
+async fn delete_lost<K: TokenKind>(
     ctx: &Context,
-    job: &Issue<'_>,
-    status: &GrafanaCloudAccessPolicyTokenStatus,
+    job: &Issue<'_, K>,
+    status: &TokenStatus,
     stored: Option<&KeyRecord>,
 ) -> Result<(), Error> {
     let Some(pending) = status.pending_name.as_deref() else {
@@ -142,13 +127,10 @@ async fn delete_lost(
     if stored.is_some_and(|s| s.name == pending) {
         return Ok(());
     }
-    let policy = job.policy;
-    let Some(lost) = remote::find_fresh(ctx, &policy.creds, &policy.region, pending).await? else {
+    let Some(lost) = job.issuer.find_fresh(ctx, pending).await? else {
         return Ok(());
     };
-    ctx.grafana
-        .delete_policy_token(&policy.creds.token, &policy.region, &lost.id, &lost.name)
-        .await?;
+    job.issuer.delete(ctx, &lost, pending).await?;
     ctx.event(
         job.obj,
         EventType::Normal,
@@ -157,7 +139,7 @@ async fn delete_lost(
         format!(
             "deleted token {}, created by an earlier attempt whose answer never reached the \
              Secret; creating another",
-            lost.name
+            pending
         ),
     )
     .await;
@@ -166,20 +148,20 @@ async fn delete_lost(
 
 /// After the Secret holds the new token: keep the one it replaced for the overlap (or delete
 /// it now without one), and say what happened.
-async fn switch_over(
+async fn switch_over<K: TokenKind>(
     ctx: &Context,
-    job: &Issue<'_>,
+    job: &Issue<'_, K>,
     plan: TokenPlan,
     stored: Option<&KeyRecord>,
     record: &KeyRecord,
-    status: &mut GrafanaCloudAccessPolicyTokenStatus,
+    status: &mut TokenStatus,
 ) -> Result<(), Error> {
-    let (obj, policy) = (job.obj, job.policy);
+    let (obj, issuer) = (job.obj, job.issuer);
     let note = match (plan, stored) {
         (TokenPlan::Rotate, Some(old)) => {
             // An older overlap still running ends now: only one previous token is kept.
             if let Some(older) = status.previous.take() {
-                delete(ctx, policy, &older.token_id, &older.token_name).await?;
+                delete(ctx, issuer, &older.token_id, &older.token_name).await?;
             }
             match desired::after(record.created_at, job.timing.keep_previous) {
                 Some(at) if !job.timing.keep_previous.is_zero() => {
@@ -194,7 +176,7 @@ async fn switch_over(
                     )
                 }
                 _ => {
-                    delete(ctx, policy, &old.id, &old.name).await?;
+                    delete(ctx, issuer, &old.id, &old.name).await?;
                     format!(
                         "rotated: Secret {} now holds token {}; deleted {}",
                         job.prepared.name, record.name, old.name
@@ -203,8 +185,7 @@ async fn switch_over(
             }
         }
         (TokenPlan::Replace, Some(old)) => format!(
-            "token {} no longer works at grafana.com (expired or deleted); Secret {} now holds \
-             token {}",
+            "token {} no longer works (expired or deleted); Secret {} now holds token {}",
             old.name, job.prepared.name, record.name
         ),
         _ => format!(
@@ -223,11 +204,11 @@ async fn switch_over(
 }
 
 /// Deletes the previous token once its overlap is over.
-pub async fn delete_previous_when_due(
-    obj: &GrafanaCloudAccessPolicyToken,
+pub async fn delete_previous_when_due<K: TokenKind>(
+    obj: &K,
     ctx: &Context,
-    policy: &PolicyFacts,
-    status: &mut GrafanaCloudAccessPolicyTokenStatus,
+    issuer: &K::Issuer,
+    status: &mut TokenStatus,
 ) -> Result<(), Error> {
     let Some(previous) = status.previous.clone() else {
         return Ok(());
@@ -239,7 +220,7 @@ pub async fn delete_previous_when_due(
     if !due {
         return Ok(());
     }
-    delete(ctx, policy, &previous.token_id, &previous.token_name).await?;
+    delete(ctx, issuer, &previous.token_id, &previous.token_name).await?;
     status.previous = None;
     ctx.event(
         obj,
@@ -255,9 +236,7 @@ pub async fn delete_previous_when_due(
     Ok(())
 }
 
-async fn delete(ctx: &Context, policy: &PolicyFacts, id: &str, name: &str) -> Result<(), Error> {
-    ctx.grafana
-        .delete_policy_token(&policy.creds.token, &policy.region, id, name)
-        .await?;
+async fn delete<I: Issuer>(ctx: &Context, issuer: &I, id: &str, name: &str) -> Result<(), Error> {
+    issuer.delete(ctx, id, name).await?;
     Ok(())
 }

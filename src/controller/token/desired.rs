@@ -1,14 +1,15 @@
-//! The pure decisions of the access-policy token controller: token names, lifetimes and
-//! rotation timing, and what to do with the token the Secret holds.
+//! The pure decisions of the token kinds: token names, lifetimes and rotation timing, and
+//! what to do with the token the Secret holds.
 
 use std::time::Duration;
 
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use kube::ResourceExt;
 
+use super::TokenKind;
 use crate::{
     controller::{error::RotationError, requeue, secret::KeyRecord},
-    crd::GrafanaCloudAccessPolicyToken,
+    crd::TokenRotation,
 };
 
 /// The shortest lifetime a token may have.
@@ -19,11 +20,11 @@ pub const MAX_LIFETIME: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
 pub const MIN_TOKEN_AGE: Duration = Duration::from_secs(30);
 
 /// The base of the token names: `spec.name`, or `<namespace>-<metadata.name>`.
-pub fn base_name(obj: &GrafanaCloudAccessPolicyToken) -> String {
-    obj.spec
-        .name
-        .clone()
-        .unwrap_or_else(|| format!("{}-{}", obj.namespace().unwrap_or_default(), obj.name_any()))
+pub fn base_name<K: TokenKind>(obj: &K) -> String {
+    obj.base().map_or_else(
+        || format!("{}-{}", obj.namespace().unwrap_or_default(), obj.name_any()),
+        str::to_string,
+    )
 }
 
 /// The name of the token with `serial`: `<base>-<uid8>-<serial>`. The uid marks it as this
@@ -49,20 +50,18 @@ pub struct Timing {
     pub keep_previous: Duration,
 }
 
-fn duration(text: &str) -> Result<Duration, RotationError> {
+/// A duration such as `720h` from a spec.
+pub fn duration(text: &str) -> Result<Duration, RotationError> {
     requeue::parse(text).ok_or_else(|| RotationError::NotADuration(text.to_string()))
 }
 
-/// `expiresAfter` and `rotation`, checked: the lifetime between [`MIN_LIFETIME`] and
+/// A token's lifetime and `rotation`, checked: the lifetime between [`MIN_LIFETIME`] and
 /// [`MAX_LIFETIME`], the renewal at least [`MIN_TOKEN_AGE`] shorter than it, and the overlap
 /// no longer than the renewal.
-pub fn timing(obj: &GrafanaCloudAccessPolicyToken) -> Result<Timing, RotationError> {
-    let lifetime = obj
-        .spec
-        .expires_after
-        .as_deref()
-        .map(duration)
-        .transpose()?;
+pub fn timing(
+    lifetime: Option<Duration>,
+    rotation: Option<&TokenRotation>,
+) -> Result<Timing, RotationError> {
     if let Some(lifetime) = lifetime
         && !(MIN_LIFETIME..=MAX_LIFETIME).contains(&lifetime)
     {
@@ -71,7 +70,7 @@ pub fn timing(obj: &GrafanaCloudAccessPolicyToken) -> Result<Timing, RotationErr
             max_secs: MAX_LIFETIME.as_secs(),
         });
     }
-    let Some(rotation) = &obj.spec.rotation else {
+    let Some(rotation) = rotation else {
         return Ok(Timing {
             lifetime,
             ..Timing::default()
@@ -155,19 +154,7 @@ pub fn plan(
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
-
-    fn token(spec: serde_json::Value) -> GrafanaCloudAccessPolicyToken {
-        serde_json::from_value(json!({
-            "apiVersion": "grafanacloud.operator.dev/v1alpha1",
-            "kind": "GrafanaCloudAccessPolicyToken",
-            "metadata": {"name": "push", "namespace": "team-a", "uid": "0f3a9c2e-77aa-4b1e-9d21-5e6f7a8b9c0d"},
-            "spec": spec,
-        }))
-        .unwrap()
-    }
 
     fn record(created: &str, expires: Option<&str>) -> KeyRecord {
         KeyRecord {
@@ -179,10 +166,19 @@ mod tests {
         }
     }
 
+    fn rotation(renew_before: &str, keep_previous: Option<&str>) -> TokenRotation {
+        TokenRotation {
+            renew_before: renew_before.into(),
+            keep_previous: keep_previous.map(str::to_string),
+        }
+    }
+
+    const fn secs(n: u64) -> Option<Duration> {
+        Some(Duration::from_secs(n))
+    }
+
     #[test]
     fn names_carry_the_uid_and_a_serial() {
-        let obj = token(json!({"policyRef": "writers"}));
-        assert_eq!(base_name(&obj), "team-a-push");
         assert_eq!(
             token_name("team-a-push", "0f3a9c2e-77aa-4b1e-9d21-5e6f7a8b9c0d", 3),
             "team-a-push-0f3a9c2e-3"
@@ -191,12 +187,8 @@ mod tests {
 
     #[test]
     fn timing_is_checked_and_renewal_never_comes_before_the_minimum_age() {
-        let obj = token(json!({
-            "policyRef": "p", "expiresAfter": "1h",
-            "rotation": {"renewBefore": "10m", "keepPrevious": "5m"},
-        }));
-        let timing = timing(&obj).unwrap();
-        assert_eq!(timing.lifetime, Some(Duration::from_secs(3600)));
+        let timing = timing(secs(3600), Some(&rotation("10m", Some("5m")))).unwrap();
+        assert_eq!(timing.lifetime, secs(3600));
         assert_eq!(timing.keep_previous, Duration::from_secs(300));
         let rec = record("2026-01-01T00:00:00Z", Some("2026-01-01T01:00:00Z"));
         assert_eq!(
@@ -204,15 +196,22 @@ mod tests {
             "2026-01-01T00:50:00Z"
         );
 
-        for bad in [
-            json!({"policyRef": "p", "expiresAfter": "10s"}),
-            json!({"policyRef": "p", "rotation": {"renewBefore": "1m"}}),
-            json!({"policyRef": "p", "expiresAfter": "1m", "rotation": {"renewBefore": "45s"}}),
-            json!({"policyRef": "p", "expiresAfter": "1h",
-                   "rotation": {"renewBefore": "1m", "keepPrevious": "2m"}}),
-            json!({"policyRef": "p", "expiresAfter": "999999999999h"}),
+        for (lifetime, rotation, why) in [
+            (secs(10), None, "shorter than a minute"),
+            (
+                None,
+                Some(rotation("1m", None)),
+                "rotation without a lifetime",
+            ),
+            (secs(60), Some(rotation("45s", None)), "renewal too close"),
+            (
+                secs(3600),
+                Some(rotation("1m", Some("2m"))),
+                "overlap past renewal",
+            ),
+            (secs(u64::MAX / 4), None, "past the longest lifetime"),
         ] {
-            assert!(super::timing(&token(bad.clone())).is_err(), "{bad}");
+            assert!(super::timing(lifetime, rotation.as_ref()).is_err(), "{why}");
         }
     }
 

@@ -1,45 +1,46 @@
-//! Converging a GrafanaCloudAccessPolicyToken: refuse a foreign Secret before any
-//! grafana.com call, wait for the policy (and the template's stack), then keep, rotate or
-//! issue the token (`issue.rs`). Everything ends in one status write.
+//! Converging a token resource: refuse a foreign Secret before any grafana.com call, wait
+//! for what the token belongs to (and the template's stack), then keep, rotate or issue the
+//! token (`issue.rs`). Everything ends in one status write.
 
 use std::time::Duration;
 
 use k8s_openapi::jiff::Timestamp;
 use kube::{
-    Resource, ResourceExt,
+    ResourceExt,
     runtime::{controller::Action, events::EventType},
 };
 
 use super::{
+    Issuer, Source, TokenKind,
     desired::{self, TokenPlan},
-    facts::{policy_facts, template_stack},
     issue::{self, Issue},
-    remote,
 };
 use crate::{
     controller::{
         Context, Error, cluster,
         conditions::{Readiness, Reason},
         refs, requeue,
-        secret::{self, Existing, Layout, Material},
+        secret::{self, Existing, Material},
         secret_write::{self, Prepared, SecretWrite},
-        shell::ManagedKind,
         status::{self, Outcome},
     },
-    crd::{GrafanaCloudAccessPolicyToken, GrafanaCloudAccessPolicyTokenStatus},
+    crd::TokenStatus,
 };
 
-/// How often a token looks at its policy or stack again while waiting; their watches
+/// How often a token looks at what it depends on again while waiting; their watches
 /// usually trigger the reconcile much sooner.
 const WAIT: Duration = Duration::from_secs(60);
 
-pub async fn apply(obj: &GrafanaCloudAccessPolicyToken, ctx: &Context) -> Result<Action, Error> {
+pub async fn apply<K: TokenKind>(obj: &K, ctx: &Context) -> Result<Action, Error> {
     // Status carries state a pass must not lose (the previous token and when it goes, the
     // claimed serial), and the watch cache can lag behind the last pass's write: start from
     // what the API server holds.
     let current = cluster::read_fresh(ctx.cluster.as_ref(), obj)
         .await?
-        .map_or_else(|| obj.status.clone(), |fresh| fresh.status);
+        .map_or_else(
+            || obj.token_status().cloned(),
+            |fresh| fresh.token_status().cloned(),
+        );
     let mut next = current.clone().unwrap_or_default();
     let result = converge(obj, ctx, &mut next).await;
     let expires_at = next
@@ -47,7 +48,7 @@ pub async fn apply(obj: &GrafanaCloudAccessPolicyToken, ctx: &Context) -> Result
         .as_deref()
         .and_then(|at| at.parse::<Timestamp>().ok());
     ctx.metrics.set_key_expiry(
-        GrafanaCloudAccessPolicyToken::KIND,
+        K::KIND,
         &obj.namespace().unwrap_or_default(),
         &obj.name_any(),
         expires_at.map(|at| at.as_second()),
@@ -55,17 +56,15 @@ pub async fn apply(obj: &GrafanaCloudAccessPolicyToken, ctx: &Context) -> Result
     status::finish(ctx, obj, current.as_ref(), next, result).await
 }
 
-async fn converge(
-    obj: &GrafanaCloudAccessPolicyToken,
+async fn converge<K: TokenKind>(
+    obj: &K,
     ctx: &Context,
-    status: &mut GrafanaCloudAccessPolicyTokenStatus,
+    status: &mut TokenStatus,
 ) -> Result<Outcome, Error> {
     let namespace = obj.namespace().ok_or(Error::MissingNamespace)?;
     let secret_name = obj
-        .spec
-        .secret_name
-        .clone()
-        .unwrap_or_else(|| obj.name_any());
+        .secret_name()
+        .map_or_else(|| obj.name_any(), str::to_string);
     status.secret_name = Some(secret_name.clone());
     let uid = obj.uid().unwrap_or_default();
     let owned = match secret_write::read_existing(ctx, &namespace, &secret_name, &uid).await? {
@@ -79,53 +78,34 @@ async fn converge(
         Existing::Absent => None,
         Existing::Owned(secret) => Some(*secret),
     };
-    let policy = match policy_facts(ctx, &namespace, &obj.spec.policy_ref).await? {
-        Ok(policy) => policy,
-        Err(message) => {
-            return Ok(Outcome::waiting(
-                Reason::PolicyNotReady,
-                message,
-                requeue::after(WAIT),
-            ));
+    let (issuer, stack) = match obj.source(ctx, &namespace).await? {
+        Source::Ready { issuer, stack } => (issuer, stack),
+        Source::Waiting { reason, message } => {
+            return Ok(Outcome::waiting(reason, message, requeue::after(WAIT)));
         }
     };
-    status.region = Some(policy.region.clone());
-    let stack = match template_stack(ctx, obj, &namespace, &policy).await? {
-        Ok(stack) => stack,
-        Err(message) => {
-            return Ok(Outcome::waiting(
-                Reason::StackNotReady,
-                message,
-                requeue::after(WAIT),
-            ));
-        }
-    };
-    let timing = desired::timing(obj)?;
+    status.region = issuer.region().map(str::to_string);
+    let timing = desired::timing(obj.lifetime()?, obj.rotation())?;
     let prepared = Prepared {
         name: secret_name,
         namespace: namespace.clone(),
         owner: obj
             .controller_owner_ref(&())
             .ok_or_else(|| Error::NoOwnerReference {
-                kind: GrafanaCloudAccessPolicyToken::KIND,
+                kind: K::KIND,
                 name: obj.name_any(),
             })?,
         owned,
-        template: obj.spec.secret_template.clone().unwrap_or_default(),
-    };
-    let layout = Layout::PolicyToken {
-        region: &policy.region,
+        template: obj.secret_template().cloned().unwrap_or_default(),
     };
     let base = desired::base_name(obj);
-    prepared.check_template(&policy.org, stack.as_ref(), &base, layout)?;
+    prepared.check_template(issuer.org(), stack.as_ref(), &base, issuer.layout())?;
 
-    issue::delete_previous_when_due(obj, ctx, &policy, status).await?;
+    issue::delete_previous_when_due(obj, ctx, &issuer, status).await?;
     let stored_token = prepared.owned.as_ref().and_then(secret::stored_token);
     let stored = prepared.owned.as_ref().and_then(secret::stored_record);
     let alive = match (&stored, &stored_token) {
-        (Some(record), Some(_)) => {
-            remote::alive(ctx, &policy.creds, &policy.org, &policy.region, record).await?
-        }
+        (Some(record), Some(_)) => issuer.alive(ctx, record).await?,
         _ => false,
     };
     let now = Timestamp::now();
@@ -141,10 +121,10 @@ async fn converge(
         (TokenPlan::Keep, Some(record), Some(token)) => {
             let material = Material {
                 token: &token,
-                org_slug: &policy.org,
+                org_slug: issuer.org(),
                 key: &record,
                 stack: stack.as_ref(),
-                layout,
+                layout: issuer.layout(),
             };
             let written = prepared.write(ctx, &material).await?;
             (record, written)
@@ -159,7 +139,7 @@ async fn converge(
             }
             let job = Issue {
                 obj,
-                policy: &policy,
+                issuer: &issuer,
                 prepared: &prepared,
                 stack: stack.as_ref(),
                 base: &base,
@@ -199,7 +179,7 @@ async fn converge(
     Ok(Outcome {
         readiness: Readiness::ready(format!(
             "token {} is in Secret {}; created at {} (a new token can take a few minutes to \
-             work at grafana.com)",
+             work)",
             record.name, prepared.name, record.created_at
         )),
         action: requeue::after(next),
