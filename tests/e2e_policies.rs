@@ -9,7 +9,7 @@ mod edges;
 
 use std::time::Duration;
 
-use e2e::{Env, ORG, has_reason, is_ready};
+use e2e::{Env, ORG, data, has_reason, is_ready};
 use grafana_cloud_operator::crd::{
     GrafanaCloudAccessPolicy, GrafanaCloudAccessPolicyToken, GrafanaStack,
 };
@@ -37,11 +37,6 @@ fn policy(name: &str, scopes: &[&str]) -> GrafanaCloudAccessPolicy {
 
 fn token(name: &str, spec: serde_json::Value) -> GrafanaCloudAccessPolicyToken {
     e2e::resource("GrafanaCloudAccessPolicyToken", name, spec)
-}
-
-fn data(secret: &Secret, key: &str) -> Option<String> {
-    let value = secret.data.as_ref()?.get(key)?;
-    Some(String::from_utf8(value.0.clone()).unwrap())
 }
 
 fn live_tokens(env: &Env) -> Vec<String> {

@@ -180,8 +180,9 @@ impl Error {
         let instead = match stack_key {
             false => "use a GrafanaCloudAccessPolicy with a GrafanaCloudAccessPolicyToken instead",
             true => {
-                "use a service account token of the stack's Grafana instead; for remote write, \
-                 logs, traces and OTLP use a GrafanaCloudAccessPolicyToken"
+                "use a GrafanaStackServiceAccount with a GrafanaStackServiceAccountToken \
+                 instead; for remote write, logs, traces and OTLP use a \
+                 GrafanaCloudAccessPolicyToken"
             }
         };
         Self::EndpointRemoved { source, instead }

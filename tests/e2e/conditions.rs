@@ -21,7 +21,9 @@ conditioned!(
     grafana_cloud_operator::crd::GrafanaStack,
     grafana_cloud_operator::crd::GrafanaCloudApiKey,
     grafana_cloud_operator::crd::GrafanaCloudAccessPolicy,
-    grafana_cloud_operator::crd::GrafanaCloudAccessPolicyToken
+    grafana_cloud_operator::crd::GrafanaCloudAccessPolicyToken,
+    grafana_cloud_operator::crd::GrafanaStackServiceAccount,
+    grafana_cloud_operator::crd::GrafanaStackServiceAccountToken
 );
 
 /// Whether the resource is Ready.

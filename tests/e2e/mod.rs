@@ -367,6 +367,12 @@ pub fn resource<K: DeserializeOwned>(kind: &str, name: &str, spec: serde_json::V
     .unwrap()
 }
 
+/// Data key `key` of `secret`, as text.
+pub fn data(secret: &Secret, key: &str) -> Option<String> {
+    let value = secret.data.as_ref()?.get(key)?;
+    Some(String::from_utf8(value.0.clone()).unwrap())
+}
+
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
 }

@@ -14,8 +14,8 @@ use kube::{
 use serde_json::json;
 
 use super::{
-    TOKENS, data,
-    e2e::{Env, ORG, ORG_TOKEN, has_reason, is_ready},
+    TOKENS,
+    e2e::{Env, ORG, ORG_TOKEN, data, has_reason, is_ready},
     live_tokens, policy, stack, stack_and_policy, token,
 };
 
