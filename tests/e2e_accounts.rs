@@ -20,6 +20,7 @@ use kube::{
 };
 use serde_json::json;
 
+const ACCOUNTS: &str = "/api/instances/{slug}/api/serviceaccounts";
 const TOKENS: &str = "/api/instances/{slug}/api/serviceaccounts/{id}/tokens";
 
 fn account(name: &str, spec: serde_json::Value) -> GrafanaStackServiceAccount {
@@ -251,6 +252,33 @@ async fn lost_answers_foreign_objects_retain_and_namespace_deletion() {
         [held],
         "step 2: exactly one live token, in the Secret"
     );
+
+    // An account create commits but answers 500: it is found again, not made twice.
+    env.sim
+        .control()
+        .inject(Fault::error_after(500).on("POST", ACCOUNTS).times(1));
+    accounts
+        .create(
+            &PostParams::default(),
+            &account("lossy", json!({"stackRef": "main", "role": "Viewer"})),
+        )
+        .await
+        .unwrap();
+    env.wait_for(
+        &accounts,
+        "lossy",
+        "step 3: the account is Ready after the lost answer",
+        is_ready,
+    )
+    .await;
+    let named = env
+        .sim
+        .control()
+        .service_accounts(&slug)
+        .into_iter()
+        .filter(|a| a.name == format!("{ns}-lossy"))
+        .count();
+    assert_eq!(named, 1, "step 3: exactly one account");
 
     // A same-named account made by hand is never touched.
     let grafana = GrafanaClient::new(

@@ -9,6 +9,7 @@ mod report;
 mod scenario;
 mod sim;
 mod targets;
+mod tokens;
 mod wait;
 mod workload;
 
@@ -158,10 +159,18 @@ async fn bench(args: Args) -> Result<(), BoxError> {
     if let Some(only) = &args.only {
         scenarios.retain(|s| s.name.contains(only.as_str()));
     }
+    let mut token_scenarios = tokens::scenarios(args.quick);
+    if let Some(only) = &args.only {
+        token_scenarios.retain(|s| s.name.contains(only.as_str()));
+    }
     let mut all_runs = Vec::new();
+    let mut token_runs = Vec::new();
     for run in 1..=runs {
         for scenario in &scenarios {
             all_runs.push(scenario::run(scenario, &settings, run).await?);
+        }
+        for scenario in &token_scenarios {
+            token_runs.push(tokens::run(scenario, &settings, run).await?);
         }
     }
     let memory = memory_pairs(&scenarios)
@@ -179,6 +188,9 @@ async fn bench(args: Args) -> Result<(), BoxError> {
         lower_bound_formula: figures::LOWER_BOUND_FORMULA.to_string(),
         memory,
         all_runs,
+        token_medians: tokens::medians(&token_scenarios, &token_runs),
+        token_scenarios,
+        token_runs,
     };
     let out_dir = args.out_dir.unwrap_or_else(|| {
         root.join(if args.quick {
@@ -196,7 +208,12 @@ async fn bench(args: Args) -> Result<(), BoxError> {
 }
 
 fn write_markdown(report: &Report, path: &std::path::Path) -> Result<(), BoxError> {
-    let markdown = format!("{}{}", markdown::render(report), targets::markdown(report));
+    let markdown = format!(
+        "{}{}{}",
+        markdown::render(report),
+        tokens::markdown(&report.token_medians),
+        targets::markdown(report)
+    );
     std::fs::write(path, &markdown)?;
     println!("{markdown}");
     println!("results: {}", path.display());

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     measure::Machine,
     scenario::{Run, Scenario, Settings},
+    tokens::{TokenMedians, TokenRun, TokenScenario},
 };
 
 /// Medians of one phase of one scenario over all runs.
@@ -62,6 +63,13 @@ pub struct Report {
     pub medians: Vec<PhaseMedians>,
     pub memory: Vec<MemoryComparison>,
     pub all_runs: Vec<Run>,
+    /// The access-policy token scenarios (absent from reports made before them).
+    #[serde(default)]
+    pub token_scenarios: Vec<TokenScenario>,
+    #[serde(default)]
+    pub token_medians: Vec<TokenMedians>,
+    #[serde(default)]
+    pub token_runs: Vec<TokenRun>,
 }
 
 pub fn median(mut values: Vec<f64>) -> f64 {

@@ -83,16 +83,76 @@ pub struct Run {
     pub expected_stacks: usize,
 }
 
-struct Env {
-    cp: ControlPlane,
-    client: kube::Client,
-    sim: Sim,
-    operator: ChildProcess,
+/// A fresh control plane, simulator and release operator.
+pub(crate) struct Env {
+    pub cp: ControlPlane,
+    pub client: kube::Client,
+    pub sim: Sim,
+    pub operator: ChildProcess,
     clk_tck: f64,
 }
 
 impl Env {
-    fn stats(&self) -> Result<ProcStats, BoxError> {
+    /// Starts everything, with the orgs' namespaces and `noise` unrelated objects (Secrets,
+    /// ConfigMaps) created before the operator; returns how long the noise took.
+    pub async fn start(
+        settings: &Settings,
+        label: &str,
+        noise: (usize, usize),
+    ) -> Result<(Self, Duration), BoxError> {
+        let cp = ControlPlane::start().await?;
+        cp.apply_crds(&settings.crds_dir).await?;
+        let client = cp.client();
+        let orgs: Vec<(String, String)> = (0..settings.orgs).map(workload::org).collect();
+        let sim_options = SimOptions {
+            orgs,
+            latency: Duration::from_millis(settings.latency_ms),
+            jitter: Duration::from_millis(settings.jitter_ms),
+            readiness_delay: Duration::from_millis(settings.readiness_delay_ms),
+        };
+        let sim = Sim::start(
+            &settings.simulator_bin,
+            &cp.logs_dir().join("simulator.log"),
+            &sim_options,
+        )
+        .await?;
+        workload::setup_orgs(&client, settings.orgs).await?;
+        let took = workload::create_noise(&client, noise.0, noise.1).await?;
+        eprintln!(
+            "{label} noise: {} Secrets, {} ConfigMaps in {:.1}s",
+            noise.0,
+            noise.1,
+            took.as_secs_f64()
+        );
+        let operator = start_operator(&cp, &sim, settings).await?;
+        let env = Self {
+            cp,
+            client,
+            sim,
+            operator,
+            clk_tck: measure::clk_tck(),
+        };
+        Ok((env, took))
+    }
+
+    /// Stops the operator, the simulator and the control plane; with `failed`, prints the
+    /// operator's last log lines first.
+    pub async fn stop(self, failed: bool) {
+        let Self {
+            cp,
+            sim,
+            mut operator,
+            ..
+        } = self;
+        if failed {
+            eprintln!("operator log tail:\n{}", operator.log_tail(30));
+        }
+        let _ = operator.terminate(Duration::from_secs(10)).await;
+        sim.stop().await;
+        drop(cp);
+    }
+
+    pub fn stats(&self) -> Result<ProcStats, BoxError> {
         measure::proc_stats(self.operator.id(), self.clk_tck)
     }
 
@@ -107,53 +167,11 @@ impl Env {
 }
 
 pub async fn run(scenario: &Scenario, settings: &Settings, run: usize) -> Result<Run, BoxError> {
-    let cp = ControlPlane::start().await?;
-    cp.apply_crds(&settings.crds_dir).await?;
-    let client = cp.client();
-    let orgs: Vec<(String, String)> = (0..settings.orgs).map(workload::org).collect();
-    let sim_options = SimOptions {
-        orgs,
-        latency: Duration::from_millis(settings.latency_ms),
-        jitter: Duration::from_millis(settings.jitter_ms),
-        readiness_delay: Duration::from_millis(settings.readiness_delay_ms),
-    };
-    let sim = Sim::start(
-        &settings.simulator_bin,
-        &cp.logs_dir().join("simulator.log"),
-        &sim_options,
-    )
-    .await?;
-    workload::setup_orgs(&client, settings.orgs).await?;
-    let noise =
-        workload::create_noise(&client, scenario.noise_secrets, scenario.noise_configmaps).await?;
-    eprintln!(
-        "[{} run {run}] noise: {} Secrets, {} ConfigMaps in {:.1}s",
-        scenario.name,
-        scenario.noise_secrets,
-        scenario.noise_configmaps,
-        noise.as_secs_f64()
-    );
-    let operator = start_operator(&cp, &sim, settings).await?;
-    let env = Env {
-        cp,
-        client,
-        sim,
-        operator,
-        clk_tck: measure::clk_tck(),
-    };
+    let label = format!("[{} run {run}]", scenario.name);
+    let noise = (scenario.noise_secrets, scenario.noise_configmaps);
+    let (env, noise) = Env::start(settings, &label, noise).await?;
     let result = phases(&env, scenario, settings, run, noise).await;
-    let Env {
-        cp,
-        sim,
-        mut operator,
-        ..
-    } = env;
-    if result.is_err() {
-        eprintln!("operator log tail:\n{}", operator.log_tail(30));
-    }
-    let _ = operator.terminate(Duration::from_secs(10)).await;
-    sim.stop().await;
-    drop(cp);
+    env.stop(result.is_err()).await;
     result
 }
 

@@ -107,6 +107,29 @@ pub fn markdown(report: &Report) -> String {
             verdict((c.ratio - 1.0).abs() <= 0.10)
         );
     }
+    for t in &report.token_medians {
+        let _ = writeln!(
+            out,
+            "| one create per access-policy token | {} | {:.2} token creates per token, {:.2} policy creates per policy | {} |",
+            t.scenario,
+            t.token_creates_per_token,
+            t.policy_creates_per_policy,
+            verdict(t.token_creates_per_token == 1.0 && t.policy_creates_per_policy == 1.0)
+        );
+        let _ = writeln!(
+            out,
+            "| steady: token and policy lists per org per interval, as for keys; no write | {} | {:.2} token lists + {:.2} policy lists per org per interval; {:.0} writes | {} |",
+            t.scenario,
+            t.token_lists_per_org_per_interval,
+            t.policy_lists_per_org_per_interval,
+            t.steady_writes,
+            verdict(
+                t.token_lists_per_org_per_interval <= 1.0
+                    && t.policy_lists_per_org_per_interval <= 1.0
+                    && t.steady_writes == 0.0
+            )
+        );
+    }
     let all_match = report.all_runs.iter().all(|r| {
         r.remote_keys as usize == r.expected_keys && r.remote_stacks as usize == r.expected_stacks
     });
