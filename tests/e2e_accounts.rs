@@ -144,6 +144,40 @@ async fn an_account_token_reaches_its_secret_rotates_and_goes_away_with_delete()
         "step 3: steady state rewrote the Secret"
     );
 
+    // Update in place: a new template key reaches the Secret with the same token; the
+    // account's role cannot change (the grafana.com proxy refuses it).
+    tokens
+        .patch(
+            "deploy",
+            &PatchParams::default(),
+            &Patch::Merge(
+                json!({"spec": {"secretTemplate": {"data": {"GRAFANA_URL": "{{ stack.url }}"}}}}),
+            ),
+        )
+        .await
+        .unwrap();
+    env.eventually_async("step 3: the template reaches the Secret", || async {
+        data(&secrets.get("deploy").await.unwrap(), "GRAFANA_URL") == stack_url
+    })
+    .await;
+    assert_eq!(
+        data(&secrets.get("deploy").await.unwrap(), "token").as_deref(),
+        Some(live[0].as_str()),
+        "step 3: the template change kept the token"
+    );
+    let refused = accounts
+        .patch(
+            "ci",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"role": "Admin"}})),
+        )
+        .await
+        .expect_err("step 3: a role change is refused");
+    assert!(
+        refused.to_string().contains("role is immutable"),
+        "step 3: the refusal says why: {refused}"
+    );
+
     // Rotation: the Secret switches before the old token dies, which lives its overlap.
     tokens
         .create(

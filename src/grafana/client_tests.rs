@@ -102,3 +102,16 @@ fn rejects_unusable_base_urls() {
         assert!(!err.to_string().contains("pw@"), "{err}");
     }
 }
+
+#[test]
+fn grafana_error_bodies_name_their_code_message_id() {
+    let Failure::Status { code, message, .. } = status_failure(
+        StatusCode::BAD_REQUEST,
+        br#"{"message":"service account already exists","messageId":"serviceaccounts.ErrAlreadyExists","statusCode":400}"#,
+        None,
+    ) else {
+        panic!("not a status failure");
+    };
+    assert_eq!(code.as_deref(), Some("serviceaccounts.ErrAlreadyExists"));
+    assert_eq!(message.as_deref(), Some("service account already exists"));
+}

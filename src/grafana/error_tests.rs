@@ -230,3 +230,21 @@ fn display_names_operation_status_code_and_message_and_keeps_the_request_id_apar
     assert_eq!(err.request_id(), Some("req-1"));
     assert_eq!(err.attempts(), Some(1));
 }
+
+#[test]
+fn a_taken_name_is_a_400_already_exists_from_grafana() {
+    let taken = |status, code| Error::CreateServiceAccount {
+        name: "ci".to_owned(),
+        source: answered(status, code, None),
+    };
+    assert!(taken(400, Some("serviceaccounts.ErrAlreadyExists")).is_name_taken());
+    assert!(taken(400, Some("serviceaccounts.ErrTokenAlreadyExists")).is_name_taken());
+    assert!(
+        !taken(400, Some("serviceaccounts.ErrInvalidInput")).is_name_taken(),
+        "another 400"
+    );
+    assert!(
+        !taken(500, Some("serviceaccounts.ErrAlreadyExists")).is_name_taken(),
+        "not a 400"
+    );
+}
