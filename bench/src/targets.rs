@@ -125,7 +125,7 @@ pub fn markdown(report: &Report) -> String {
             t.policy_lists_per_org_per_interval,
             t.steady_writes,
             verdict(
-                t.later_token_lists_per_org_per_interval <= 1.0
+                t.token_lists_per_org_per_interval <= 1.0
                     && t.policy_lists_per_org_per_interval <= 1.0
                     && t.steady_writes == 0.0
             )

@@ -1,4 +1,6 @@
-//! The grafana.com error envelope: `{code, message, requestId}`.
+//! The grafana.com error envelope, `{code, message, requestId}`, and Grafana's own,
+//! `{message, messageId, statusCode, traceID}`, for answers that come from a stack's Grafana
+//! through the proxy.
 
 use axum::{
     Json,
@@ -15,6 +17,8 @@ pub struct ApiError {
     pub message: String,
     /// The `Retry-After` header's text.
     pub retry_after: Option<String>,
+    /// Answered by a stack's Grafana (through the proxy) rather than by grafana.com.
+    pub from_grafana: bool,
 }
 
 impl ApiError {
@@ -24,6 +28,19 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            from_grafana: false,
+        }
+    }
+
+    /// An error of a stack's Grafana, whose envelope names the code `messageId`.
+    pub fn grafana(
+        status: StatusCode,
+        message_id: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            from_grafana: true,
+            ..Self::new(status, message_id, message)
         }
     }
 
@@ -86,11 +103,19 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({
-            "code": self.code,
-            "message": self.message,
-            "requestId": uuid::Uuid::new_v4().to_string(),
-        });
+        let body = match self.from_grafana {
+            true => json!({
+                "message": self.message,
+                "messageId": self.code,
+                "statusCode": self.status.as_u16(),
+                "traceID": "",
+            }),
+            false => json!({
+                "code": self.code,
+                "message": self.message,
+                "requestId": uuid::Uuid::new_v4().to_string(),
+            }),
+        };
         let mut response = (self.status, Json(body)).into_response();
         if let Some(value) = self
             .retry_after

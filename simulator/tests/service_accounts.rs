@@ -43,7 +43,10 @@ async fn service_accounts_wait_for_the_stack_then_answer_as_grafana_does() {
         .post("/instances/saproxy/api/serviceaccounts", body)
         .await;
     assert_eq!(dup.status, StatusCode::BAD_REQUEST);
-    assert_eq!(dup.code(), "serviceaccounts.ErrAlreadyExists");
+    assert_eq!(
+        dup.body["messageId"], "serviceaccounts.ErrAlreadyExists",
+        "Grafana's own error envelope"
+    );
     let id = created.body["id"].as_u64().unwrap();
     let found = acme
         .get("/instances/saproxy/api/serviceaccounts/search?query=ci")

@@ -27,6 +27,11 @@ pub trait ManagedKind:
     /// The kind's name, as spans, metrics, log lines and messages show it.
     const KIND: &'static str;
 
+    /// Whether a change of a credentials Secret wakes resources of this kind. Kinds that use
+    /// the credentials of the object they belong to (tokens) say no, and save a watch of
+    /// every Secret in scope: that object wakes them.
+    const WATCHES_CREDENTIALS: bool = true;
+
     /// The credentials Secret the resource names, if any (the operator's default otherwise).
     fn credentials(&self) -> Option<&CredentialsRef>;
 

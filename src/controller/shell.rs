@@ -67,19 +67,23 @@ pub async fn run<K: ManagedKind>(
     let controller = Controller::for_stream(changes, store.clone())
         .with_config(controller::Config::default().concurrency(ctx.config.concurrency));
     let controller = K::watches(controller, &kube, scope.as_deref(), &store);
-    super::watch::watch_credentials(
-        controller,
-        &kube,
-        scope.as_deref(),
-        ctx.config.default_credentials.clone(),
-        store,
-    )
-    .graceful_shutdown_on(shutdown)
-    .run(
-        move |obj, ctx| reconcile::<K>(obj, ctx, kube.clone()),
-        super::error_policy,
-        ctx,
-    )
-    .for_each(|result| async move { super::log_result(K::KIND, result) })
-    .await;
+    let controller = match K::WATCHES_CREDENTIALS {
+        true => super::watch::watch_credentials(
+            controller,
+            &kube,
+            scope.as_deref(),
+            ctx.config.default_credentials.clone(),
+            store,
+        ),
+        false => controller,
+    };
+    controller
+        .graceful_shutdown_on(shutdown)
+        .run(
+            move |obj, ctx| reconcile::<K>(obj, ctx, kube.clone()),
+            super::error_policy,
+            ctx,
+        )
+        .for_each(|result| async move { super::log_result(K::KIND, result) })
+        .await;
 }

@@ -16,7 +16,7 @@ use crate::{
     error::ApiError,
     model::{ServiceAccount, ServiceAccountToken},
     render::timestamp,
-    state::{Caller, NewServiceAccount, NewServiceAccountToken},
+    state::{Caller, NewServiceAccount, NewServiceAccountToken, not_found},
 };
 
 type Reply = Result<Json<Value>, ApiError>;
@@ -45,7 +45,7 @@ fn token_json(t: &ServiceAccountToken) -> Value {
 
 fn id(text: &str) -> Result<u64, ApiError> {
     text.parse()
-        .map_err(|_| ApiError::not_found("Service account"))
+        .map_err(|_| not_found("serviceaccounts.ErrNotFound", "service account"))
 }
 
 pub(super) async fn create(
@@ -145,7 +145,9 @@ pub(super) async fn delete_token(
     Extension(caller): Extension<Caller>,
     Path((slug, account, token)): Path<(String, String, String)>,
 ) -> Result<(), ApiError> {
-    let token: u64 = token.parse().map_err(|_| ApiError::not_found("Token"))?;
+    let token: u64 = token
+        .parse()
+        .map_err(|_| not_found("serviceaccounts.ErrTokenNotFound", "service account token"))?;
     shared
         .state()
         .delete_service_account_token(&caller, &slug, id(&account)?, token)

@@ -15,7 +15,7 @@ use chrono::Utc;
 pub(crate) use self::{
     keys::NewStackKey,
     policies::{PolicyBody, SCOPES, TokenBody, TokenFilter},
-    service_accounts::{NewServiceAccount, NewServiceAccountToken},
+    service_accounts::{NewServiceAccount, NewServiceAccountToken, not_found},
     stacks::{NewStack, StackPatch},
 };
 use crate::{

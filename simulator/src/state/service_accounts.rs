@@ -35,7 +35,16 @@ pub(crate) struct NewServiceAccountToken {
 }
 
 fn bad_request(message_id: &'static str, message: String) -> ApiError {
-    ApiError::new(axum::http::StatusCode::BAD_REQUEST, message_id, message)
+    ApiError::grafana(axum::http::StatusCode::BAD_REQUEST, message_id, message)
+}
+
+/// Grafana's 404 for an account or token that does not exist.
+pub(crate) fn not_found(message_id: &'static str, what: &str) -> ApiError {
+    ApiError::grafana(
+        axum::http::StatusCode::NOT_FOUND,
+        message_id,
+        format!("{what} not found"),
+    )
 }
 
 impl State {
@@ -112,7 +121,7 @@ impl State {
             .service_accounts
             .iter_mut()
             .find(|sa| sa.id == id)
-            .ok_or_else(|| ApiError::not_found("Service account"))
+            .ok_or_else(|| not_found("serviceaccounts.ErrNotFound", "service account"))
     }
 
     pub fn service_account(
@@ -135,7 +144,7 @@ impl State {
         stack.service_accounts.retain(|sa| sa.id != id);
         match stack.service_accounts.len() < before {
             true => Ok(()),
-            false => Err(ApiError::not_found("Service account")),
+            false => Err(not_found("serviceaccounts.ErrNotFound", "service account")),
         }
     }
 
@@ -201,7 +210,10 @@ impl State {
         sa.tokens.retain(|t| t.id != token);
         match sa.tokens.len() < before {
             true => Ok(()),
-            false => Err(ApiError::not_found("Token")),
+            false => Err(not_found(
+                "serviceaccounts.ErrTokenNotFound",
+                "service account token",
+            )),
         }
     }
 }

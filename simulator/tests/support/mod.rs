@@ -48,8 +48,12 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// grafana.com's `code`, or `messageId` for an answer of a stack's Grafana.
     pub fn code(&self) -> &str {
-        self.body["code"].as_str().unwrap_or_default()
+        self.body["code"]
+            .as_str()
+            .or_else(|| self.body["messageId"].as_str())
+            .unwrap_or_default()
     }
 
     pub fn message(&self) -> &str {

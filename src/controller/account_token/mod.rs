@@ -77,6 +77,7 @@ impl TokenKind for GrafanaStackServiceAccountToken {
 
 impl ManagedKind for GrafanaStackServiceAccountToken {
     const KIND: &'static str = "GrafanaStackServiceAccountToken";
+    const WATCHES_CREDENTIALS: bool = false;
 
     /// Tokens use their account's credentials, so they name none themselves.
     fn credentials(&self) -> Option<&CredentialsRef> {

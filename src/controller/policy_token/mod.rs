@@ -84,6 +84,7 @@ impl TokenKind for GrafanaCloudAccessPolicyToken {
 
 impl ManagedKind for GrafanaCloudAccessPolicyToken {
     const KIND: &'static str = "GrafanaCloudAccessPolicyToken";
+    const WATCHES_CREDENTIALS: bool = false;
 
     /// Tokens use their policy's credentials, so they name none themselves.
     fn credentials(&self) -> Option<&CredentialsRef> {
