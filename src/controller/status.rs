@@ -135,6 +135,46 @@ where
     write_if_changed(ctx, obj, current, &next).await
 }
 
+/// Holds up the delete of `obj` while resources of kind `D` in its namespace that belong to
+/// it (`belongs`) exist: the Deleting condition names them, and the error keeps the
+/// finalizer until their deletion wakes `obj` again.
+pub async fn wait_for_dependents<K, D, S>(
+    ctx: &Context,
+    obj: &K,
+    current: Option<&S>,
+    belongs: impl Fn(&D) -> bool,
+) -> Result<(), Error>
+where
+    K: ManagedKind,
+    D: Resource<DynamicType = ()> + serde::de::DeserializeOwned,
+    S: Conditioned + Serialize + PartialEq + Clone + Default,
+{
+    let namespace = obj.namespace().ok_or(Error::MissingNamespace)?;
+    let names: Vec<String> = cluster::list::<D>(ctx.cluster.as_ref(), &namespace)
+        .await?
+        .into_iter()
+        .filter(|d| belongs(d))
+        .map(|d| d.name_any())
+        .collect();
+    if names.is_empty() {
+        return Ok(());
+    }
+    let shown: Vec<&str> = names.iter().take(5).map(String::as_str).collect();
+    let err = Error::DeleteWaits {
+        kind: K::KIND,
+        name: obj.name_any(),
+        waits_for: format!(
+            "its {} {} resource(s) go first: {}",
+            names.len(),
+            D::kind(&()),
+            shown.join(", ")
+        ),
+    };
+    let message = err.condition_message();
+    report_pending_delete(ctx, obj, current, conditions::Reason::Deleting, message).await?;
+    Err(err)
+}
+
 /// What a successful pass decided: the Ready condition to show, and when to look again.
 pub struct Outcome {
     pub readiness: Readiness,

@@ -9,43 +9,20 @@ use kube::{
 
 use super::{desired, remote};
 use crate::{
-    controller::{
-        Context, Error, cluster, conditions::Reason, credentials, shell::ManagedKind, status,
-    },
+    controller::{Context, Error, conditions::Reason, credentials, shell::ManagedKind, status},
     crd::{DeletionPolicy, GrafanaCloudAccessPolicy, GrafanaCloudAccessPolicyToken},
 };
 
 pub async fn cleanup(obj: &GrafanaCloudAccessPolicy, ctx: &Context) -> Result<Action, Error> {
     let namespace = obj.namespace().ok_or(Error::MissingNamespace)?;
-    let tokens: Vec<String> =
-        cluster::list::<GrafanaCloudAccessPolicyToken>(ctx.cluster.as_ref(), &namespace)
-            .await?
-            .into_iter()
-            .filter(|t| t.spec.policy_ref == obj.name_any())
-            .map(|t| t.name_any())
-            .collect();
-    if !tokens.is_empty() {
-        // An error keeps the finalizer: the delete goes on once the tokens are gone (their
-        // deletion wakes this resource).
-        let err = Error::DeleteWaits {
-            kind: GrafanaCloudAccessPolicy::KIND,
-            name: obj.name_any(),
-            waits_for: format!(
-                "its {} GrafanaCloudAccessPolicyToken resource(s) go first: {}",
-                tokens.len(),
-                tokens
-                    .iter()
-                    .take(5)
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        };
-        let message = err.condition_message();
-        status::report_pending_delete(ctx, obj, obj.status.as_ref(), Reason::Deleting, message)
-            .await?;
-        return Err(err);
-    }
+    let name = obj.name_any();
+    status::wait_for_dependents(
+        ctx,
+        obj,
+        obj.status.as_ref(),
+        |t: &GrafanaCloudAccessPolicyToken| t.spec.policy_ref == name,
+    )
+    .await?;
     let action = release(obj, ctx, &namespace).await?;
     ctx.metrics.forget(
         GrafanaCloudAccessPolicy::KIND,
