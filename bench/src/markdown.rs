@@ -2,10 +2,7 @@
 
 use std::{collections::BTreeMap, fmt::Write as _};
 
-use crate::{
-    figures::LOWER_BOUND_FORMULA,
-    report::{Report, median},
-};
+use crate::{figures::LOWER_BOUND_FORMULA, measure::median, report::Report};
 
 fn f1(v: Option<f64>) -> String {
     v.map_or("–".into(), |v| format!("{v:.1}"))

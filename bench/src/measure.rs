@@ -115,6 +115,20 @@ pub fn diff(before: &WriteCounts, after: &WriteCounts) -> WriteCounts {
         .collect()
 }
 
+/// The median of `values` (0 when empty).
+pub fn median(mut values: Vec<f64>) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    }
+}
+
 /// The machine the benchmark ran on.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Machine {

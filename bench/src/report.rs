@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    measure::Machine,
+    measure::{Machine, median},
     scenario::{Run, Scenario, Settings},
     tokens::{TokenMedians, TokenRun, TokenScenario},
 };
@@ -70,19 +70,6 @@ pub struct Report {
     pub token_medians: Vec<TokenMedians>,
     #[serde(default)]
     pub token_runs: Vec<TokenRun>,
-}
-
-pub fn median(mut values: Vec<f64>) -> f64 {
-    if values.is_empty() {
-        return 0.0;
-    }
-    values.sort_by(f64::total_cmp);
-    let mid = values.len() / 2;
-    if values.len() % 2 == 1 {
-        values[mid]
-    } else {
-        (values[mid - 1] + values[mid]) / 2.0
-    }
 }
 
 fn opt_median(values: Vec<Option<f64>>) -> Option<f64> {

@@ -20,8 +20,7 @@ use serde_json::json;
 
 use crate::{
     BoxError,
-    measure::{self, ProcStats},
-    report::median,
+    measure::{self, ProcStats, median},
     scenario::{Env, Settings},
     sim::Request,
     workload::{CREDENTIALS, namespace},
