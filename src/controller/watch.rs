@@ -80,3 +80,21 @@ where
         None => controller,
     }
 }
+
+/// The resources in `store` in `namespace` for which `uses` holds: what a watch of a
+/// referenced object (a stack, a policy, an account) wakes. Nothing without a namespace.
+pub fn users_in<K: ManagedKind>(
+    store: &Store<K>,
+    namespace: Option<&str>,
+    uses: impl Fn(&K) -> bool,
+) -> Vec<ObjectRef<K>> {
+    let Some(namespace) = namespace else {
+        return Vec::new();
+    };
+    store
+        .state()
+        .iter()
+        .filter(|obj| obj.namespace().as_deref() == Some(namespace) && uses(obj))
+        .map(|obj| ObjectRef::from_obj(obj.as_ref()))
+        .collect()
+}

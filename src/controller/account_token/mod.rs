@@ -9,12 +9,7 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
     Api, Client, ResourceExt,
-    runtime::{
-        Controller,
-        controller::Action,
-        reflector::{ObjectRef, Store},
-        watcher,
-    },
+    runtime::{Controller, controller::Action, reflector::Store, watcher},
 };
 
 use crate::crd::{
@@ -28,6 +23,7 @@ use super::{
     error::RotationError,
     shell::ManagedKind,
     token::{self, Source, TokenKind},
+    watch::users_in,
 };
 
 impl TokenKind for GrafanaStackServiceAccountToken {
@@ -111,7 +107,7 @@ impl ManagedKind for GrafanaStackServiceAccountToken {
                 accounts,
                 watcher::Config::default().any_semantic(),
                 move |account: GrafanaStackServiceAccount| {
-                    users(&by_account, account.namespace(), |t| {
+                    users_in(&by_account, account.namespace().as_deref(), |t| {
                         t.spec.service_account_ref == account.name_any()
                     })
                 },
@@ -121,21 +117,9 @@ impl ManagedKind for GrafanaStackServiceAccountToken {
                 watcher::Config::default().any_semantic(),
                 // Which account sits on which stack is not in this store: wake the
                 // namespace's tokens (a stack's status changes rarely).
-                move |stack: GrafanaStack| users(&by_stack, stack.namespace(), |_| true),
+                move |stack: GrafanaStack| {
+                    users_in(&by_stack, stack.namespace().as_deref(), |_| true)
+                },
             )
     }
-}
-
-/// The tokens in `namespace` for which `uses` holds.
-fn users(
-    store: &Store<GrafanaStackServiceAccountToken>,
-    namespace: Option<String>,
-    uses: impl Fn(&GrafanaStackServiceAccountToken) -> bool,
-) -> Vec<ObjectRef<GrafanaStackServiceAccountToken>> {
-    store
-        .state()
-        .iter()
-        .filter(|t| t.namespace() == namespace && uses(t))
-        .map(|t| ObjectRef::from_obj(t.as_ref()))
-        .collect()
 }

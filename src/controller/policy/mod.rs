@@ -24,7 +24,7 @@ use crate::crd::{
     RealmType,
 };
 
-use super::{Context, Error, shell::ManagedKind};
+use super::{Context, Error, shell::ManagedKind, watch::users_in};
 
 impl ManagedKind for GrafanaCloudAccessPolicy {
     const KIND: &'static str = "GrafanaCloudAccessPolicy";
@@ -78,18 +78,11 @@ fn policies_of_stack(
     store: &Store<GrafanaCloudAccessPolicy>,
     stack: &GrafanaStack,
 ) -> Vec<ObjectRef<GrafanaCloudAccessPolicy>> {
-    let (Some(namespace), name) = (stack.namespace(), stack.name_any()) else {
-        return Vec::new();
-    };
-    store
-        .state()
-        .iter()
-        .filter(|p| p.namespace().as_deref() == Some(namespace.as_str()))
-        .filter(|p| {
-            p.spec.realms.iter().any(|r| {
-                r.type_ == RealmType::Stack && r.stack_ref.as_deref() == Some(name.as_str())
-            })
-        })
-        .map(|p| ObjectRef::from_obj(p.as_ref()))
-        .collect()
+    let name = stack.name_any();
+    users_in(store, stack.namespace().as_deref(), |p| {
+        p.spec
+            .realms
+            .iter()
+            .any(|r| r.type_ == RealmType::Stack && r.stack_ref.as_deref() == Some(name.as_str()))
+    })
 }

@@ -13,12 +13,7 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
     Api, Client, ResourceExt,
-    runtime::{
-        Controller,
-        controller::Action,
-        reflector::{ObjectRef, Store},
-        watcher,
-    },
+    runtime::{Controller, controller::Action, reflector::Store, watcher},
 };
 
 use crate::crd::{
@@ -31,6 +26,7 @@ use super::{
     error::RotationError,
     shell::ManagedKind,
     token::{self, Source, TokenKind, desired},
+    watch::users_in,
 };
 
 impl TokenKind for GrafanaCloudAccessPolicyToken {
@@ -117,7 +113,7 @@ impl ManagedKind for GrafanaCloudAccessPolicyToken {
                 policies,
                 watcher::Config::default().any_semantic(),
                 move |policy: GrafanaCloudAccessPolicy| {
-                    users(&by_policy, &policy.namespace().unwrap_or_default(), |t| {
+                    users_in(&by_policy, policy.namespace().as_deref(), |t| {
                         t.spec.policy_ref == policy.name_any()
                     })
                 },
@@ -126,7 +122,7 @@ impl ManagedKind for GrafanaCloudAccessPolicyToken {
                 stacks,
                 watcher::Config::default().any_semantic(),
                 move |stack: GrafanaStack| {
-                    users(&by_stack, &stack.namespace().unwrap_or_default(), |t| {
+                    users_in(&by_stack, stack.namespace().as_deref(), |t| {
                         t.spec
                             .secret_template
                             .as_ref()
@@ -136,18 +132,4 @@ impl ManagedKind for GrafanaCloudAccessPolicyToken {
                 },
             )
     }
-}
-
-/// The tokens in `namespace` for which `uses` holds.
-fn users(
-    store: &Store<GrafanaCloudAccessPolicyToken>,
-    namespace: &str,
-    uses: impl Fn(&GrafanaCloudAccessPolicyToken) -> bool,
-) -> Vec<ObjectRef<GrafanaCloudAccessPolicyToken>> {
-    store
-        .state()
-        .iter()
-        .filter(|t| t.namespace().as_deref() == Some(namespace) && uses(t))
-        .map(|t| ObjectRef::from_obj(t.as_ref()))
-        .collect()
 }

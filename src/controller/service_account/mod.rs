@@ -23,7 +23,7 @@ use crate::crd::{
     CredentialsRef, GrafanaStack, GrafanaStackServiceAccount, GrafanaStackServiceAccountToken,
 };
 
-use super::{Context, Error, shell::ManagedKind};
+use super::{Context, Error, shell::ManagedKind, watch::users_in};
 
 impl ManagedKind for GrafanaStackServiceAccount {
     const KIND: &'static str = "GrafanaStackServiceAccount";
@@ -55,14 +55,9 @@ impl ManagedKind for GrafanaStackServiceAccount {
                 stacks,
                 watcher::Config::default().any_semantic(),
                 move |stack: GrafanaStack| {
-                    let namespace = stack.namespace();
-                    by_stack
-                        .state()
-                        .iter()
-                        .filter(|a| a.namespace() == namespace)
-                        .filter(|a| a.spec.stack_ref == stack.name_any())
-                        .map(|a| ObjectRef::from_obj(a.as_ref()))
-                        .collect::<Vec<_>>()
+                    users_in(&by_stack, stack.namespace().as_deref(), |a| {
+                        a.spec.stack_ref == stack.name_any()
+                    })
                 },
             )
             .watches(
