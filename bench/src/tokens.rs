@@ -23,10 +23,10 @@ use crate::{
     measure::{self, ProcStats, median},
     scenario::{Env, Settings},
     sim::Request,
-    workload::{CREDENTIALS, namespace},
+    wait::ready,
+    workload::{CREATE_CONCURRENCY, CREDENTIALS, namespace},
 };
 
-const CREATE_CONCURRENCY: usize = 32;
 const TOKENS: &str = "/api/v1/tokens";
 const POLICIES: &str = "/api/v1/accesspolicies";
 
@@ -136,10 +136,6 @@ fn token(
     Ok((namespace(policy % orgs), obj))
 }
 
-fn ready(conditions: Option<&Vec<Condition>>) -> bool {
-    conditions.is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-}
-
 /// Polls until `count` resources of `K` are Ready (and, for tokens, hold a token in their
 /// Secret); fails after `timeout`.
 async fn wait_ready<K>(
@@ -161,7 +157,7 @@ where
         let done: HashSet<(String, String)> = listed
             .items
             .iter()
-            .filter(|o| ready(conditions(o)))
+            .filter(|o| conditions(o).is_some_and(|c| ready(c)))
             .map(|o| {
                 let m = o.meta();
                 (

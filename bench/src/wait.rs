@@ -14,7 +14,7 @@ use crate::{
     workload::{Item, namespace},
 };
 
-fn ready(conditions: &[Condition]) -> bool {
+pub fn ready(conditions: &[Condition]) -> bool {
     conditions
         .iter()
         .any(|c| c.type_ == "Ready" && c.status == "True")

@@ -25,7 +25,7 @@ use crate::{BoxError, figures::Calls};
 /// Name of the credentials Secret in every bench namespace.
 pub const CREDENTIALS: &str = "grafana-credentials";
 /// Concurrent creates the benchmark itself sends to kube-apiserver.
-const CREATE_CONCURRENCY: usize = 32;
+pub const CREATE_CONCURRENCY: usize = 32;
 
 /// Org `i`'s slug and bearer token.
 pub fn org(i: usize) -> (String, String) {
