@@ -5,10 +5,11 @@
 //! API keys (`/orgs/{org}/api-keys`), stack API keys
 //! (`/instances/{slug}/api/auth/keys`), provisioned data sources, and cloud access
 //! policies with their tokens (`/v1/accesspolicies`, `/v1/tokens`), and stacks' service
-//! accounts with their tokens (`/instances/{slug}/api/serviceaccounts…`), with
+//! accounts with their tokens (`/instances/{slug}/api/serviceaccounts…`), and the plugins
+//! installed on stacks (`/instances/{id}/plugins…`), with
 //! grafana.com's semantics: bearer tokens mapped to orgs, global slug
 //! uniqueness, 409 validation errors, deleted slugs reserved for a while,
-//! delayed readiness, and tokens returned only on create.
+//! delayed readiness, delete protection, and tokens returned only on create.
 //!
 //! Tests drive it through [`Control`] in-process, or over HTTP under `/_sim`
 //! (see [`control_http`]), including fault injection ([`Fault`]).
@@ -27,6 +28,7 @@ mod api;
 mod config;
 mod control;
 pub mod control_http;
+mod control_plugins;
 mod control_policies;
 mod control_service_accounts;
 mod error;
@@ -45,6 +47,7 @@ mod validate;
 pub use crate::{
     config::{Config, ForeignStack, OrgConfig, Timings, parse_duration},
     control::{Control, OrgKeyView, OrgView, StackKeyView, StackView, StateView},
+    control_plugins::PluginView,
     control_policies::{PolicyTokenView, PolicyView},
     control_service_accounts::{ServiceAccountTokenView, ServiceAccountView},
     faults::{ActiveFault, Fault, FaultKind},

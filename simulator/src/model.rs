@@ -39,6 +39,7 @@ pub(crate) struct Stack {
     pub datasources: Vec<DataSource>,
     pub keys: Vec<StackKey>,
     pub service_accounts: Vec<ServiceAccount>,
+    pub plugins: Vec<InstalledPlugin>,
     /// The stack's API JSON, rendered once; reset whenever a rendered field
     /// changes (see [`Stack::touch`]).
     pub rendered: OnceLock<Bytes>,
@@ -196,4 +197,30 @@ pub(crate) struct ServiceAccountToken {
     pub key: Token,
     pub created: DateTime<Utc>,
     pub expiration: Option<DateTime<Utc>>,
+}
+
+/// A plugin installed on a stack (`/instances/<id>/plugins`).
+#[derive(Debug, Clone)]
+pub(crate) struct InstalledPlugin {
+    pub id: u64,
+    pub plugin_id: u64,
+    pub slug: String,
+    pub name: String,
+    pub version: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// A plugin of the catalog that stacks can install, with its versions, oldest first.
+#[derive(Debug, Clone)]
+pub(crate) struct CatalogPlugin {
+    pub id: u64,
+    pub name: String,
+    pub versions: Vec<String>,
+}
+
+impl CatalogPlugin {
+    pub fn latest(&self) -> &str {
+        self.versions.last().map_or("", String::as_str)
+    }
 }

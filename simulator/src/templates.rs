@@ -23,6 +23,10 @@ pub const ORG_KEYS: &str = "/api/orgs/{org}/api-keys";
 pub const ORG_KEY: &str = "/api/orgs/{org}/api-keys/{name}";
 /// `GET`: the stack's further endpoints (OTLP, Influx, …).
 pub const CONNECTIONS: &str = "/api/instances/{slug}/connections";
+/// `GET`, `POST` (install): the plugins installed on a stack.
+pub const PLUGINS: &str = "/api/instances/{slug}/plugins";
+/// `GET`, `POST` (change version), `DELETE`: one installed plugin, by slug.
+pub const PLUGIN: &str = "/api/instances/{slug}/plugins/{plugin}";
 /// `GET`: an org's public fields, by slug or id.
 pub const ORG: &str = "/api/orgs/{org}";
 /// `GET`, `POST`: access policies (`region` required).

@@ -3,6 +3,7 @@
 mod instances;
 mod keys;
 mod orgs;
+mod plugins;
 mod policies;
 mod service_accounts;
 
@@ -58,6 +59,13 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(t::DATASOURCES, get(instances::datasources))
         .route(t::DATASOURCE, delete(instances::delete_datasource))
         .route(t::CONNECTIONS, get(instances::connections))
+        .route(t::PLUGINS, get(plugins::list).post(plugins::install))
+        .route(
+            t::PLUGIN,
+            get(plugins::get)
+                .post(plugins::change)
+                .delete(plugins::remove),
+        )
         .route(t::STACK_KEYS, post(keys::create_stack_key))
         .route(
             t::ORG_KEYS,

@@ -1,6 +1,7 @@
 //! The simulated grafana.com: organisations, stacks and keys, behind one lock.
 
 mod keys;
+mod plugins;
 mod policies;
 mod service_accounts;
 mod stacks;
@@ -14,6 +15,7 @@ use chrono::Utc;
 
 pub(crate) use self::{
     keys::NewStackKey,
+    plugins::{PluginInstall, PluginVersion},
     policies::{PolicyBody, SCOPES, TokenBody, TokenFilter},
     service_accounts::{NewServiceAccount, NewServiceAccountToken, not_found},
     stacks::{NewStack, StackPatch},
@@ -21,7 +23,7 @@ pub(crate) use self::{
 use crate::{
     config::{Config, ForeignStack, Timings},
     error::ApiError,
-    model::{AccessPolicy, Org, OrgKey, PolicyToken, Stack},
+    model::{AccessPolicy, CatalogPlugin, Org, OrgKey, PolicyToken, Stack},
     token::Token,
 };
 
@@ -57,6 +59,9 @@ pub(crate) struct State {
     next_datasource_id: u64,
     next_key_id: u64,
     next_sa_id: u64,
+    /// The plugins stacks can install, by slug.
+    catalog: BTreeMap<String, CatalogPlugin>,
+    next_plugin_install_id: u64,
 }
 
 impl State {
@@ -97,6 +102,8 @@ impl State {
             next_datasource_id: 1,
             next_key_id: 1,
             next_sa_id: 2,
+            catalog: plugins::catalog(),
+            next_plugin_install_id: 1,
         }
     }
 
@@ -225,6 +232,10 @@ impl State {
     /// Every stack, deleted ones included, in creation order.
     pub fn all_stacks(&self) -> impl Iterator<Item = &Stack> {
         self.stacks.values()
+    }
+
+    pub fn stack_by_id(&self, id: u64) -> Option<&Stack> {
+        self.stacks.get(&id)
     }
 
     pub fn stack_by_slug(&self, slug: &str) -> Option<&Stack> {

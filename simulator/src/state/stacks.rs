@@ -101,6 +101,7 @@ impl State {
             datasources,
             keys: Vec::new(),
             service_accounts: Vec::new(),
+            plugins: Vec::new(),
             rendered: Default::default(),
         };
         tracing::info!(stack = %slug, stack_id = id, org = %caller.org_slug, "stack created");
