@@ -87,6 +87,11 @@ pub struct RunArgs {
     #[arg(long, env = "GCO_RESYNC_INTERVAL", default_value = "5m", value_parser = parse_duration)]
     pub resync_interval: Duration,
 
+    /// How often a Ready stack's plugins and connections are read again when nothing
+    /// changed: never more often than its resync.
+    #[arg(long, env = "GCO_STACK_INVENTORY_INTERVAL", default_value = "1h", value_parser = parse_duration)]
+    pub stack_inventory_interval: Duration,
+
     /// Timeout of each grafana.com request.
     #[arg(long, env = "GCO_API_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub api_timeout: Duration,
@@ -130,6 +135,7 @@ mod tests {
         };
         assert_eq!(args.grafana_api_url.as_str(), "https://grafana.com/api");
         assert_eq!(args.resync_interval, Duration::from_secs(300));
+        assert_eq!(args.stack_inventory_interval, Duration::from_secs(3600));
         assert!(args.namespaces.is_empty());
         assert!(args.default_credentials_namespace_selector.is_none());
     }

@@ -109,6 +109,7 @@ async fn run(args: RunArgs, log_level: telemetry::LogLevelHandle) -> Result<(), 
     )?;
     let config = Config {
         resync_interval: controller::requeue::resync(args.resync_interval),
+        inventory_interval: controller::requeue::resync(args.stack_inventory_interval),
         concurrency: args.concurrency,
         default_credentials: default_credentials(&args)?,
         fence: fence.clone(),

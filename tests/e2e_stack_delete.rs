@@ -1,18 +1,21 @@
 //! Deleting a GrafanaStack that grafana.com refuses to delete: the resource says why, keeps
-//! retrying slowly, and switching to Retain releases it (SPEC §3.6, §7.3).
+//! retrying slowly, and switching to Retain releases it (SPEC §3.6, §7.3). Delete protection
+//! alone does not block a delete (the operator lifts it), so grafana.com refuses with a 409
+//! after the lift here.
 
 #![allow(clippy::unwrap_used)]
 
 mod e2e;
 
-use e2e::{CREDENTIALS, Env, ORG_TOKEN, ready_of};
+use e2e::{CREDENTIALS, Env, ready_of};
 use grafana_cloud_operator::crd::GrafanaStack;
+use grafana_cloud_simulator::Fault;
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 
 #[tokio::test]
-async fn delete_protection_blocks_with_a_reason_until_retain() {
+async fn a_refused_delete_blocks_with_a_reason_until_retain() {
     let env = Env::start().await;
     let ns = env.namespace("protected").await;
     let api: Api<GrafanaStack> = env.api(&ns);
@@ -32,15 +35,10 @@ async fn delete_protection_blocks_with_a_reason_until_retain() {
     })
     .await;
 
-    // Someone turns on delete protection at grafana.com.
-    let protected = reqwest::Client::new()
-        .post(format!("{}/instances/guarded", env.sim.base_url()))
-        .bearer_auth(ORG_TOKEN)
-        .json(&json!({"deleteProtection": true}))
-        .send()
-        .await
-        .unwrap();
-    assert!(protected.status().is_success());
+    // grafana.com refuses every delete of the stack with a 409.
+    env.sim
+        .control()
+        .inject(Fault::error_before(409).on("DELETE", "/api/instances/{slug}"));
 
     api.delete("guarded", &DeleteParams::default())
         .await
@@ -91,6 +89,11 @@ async fn delete_protection_blocks_with_a_reason_until_retain() {
         api.get_opt("guarded").await.unwrap().is_none()
     })
     .await;
-    assert_eq!(env.sim.control().stack("guarded").unwrap().status, "active");
+    let left = env.sim.control().stack("guarded").unwrap();
+    assert_eq!(left.status, "active");
+    assert!(
+        !left.delete_protection,
+        "protection was lifted for the delete"
+    );
     env.assert_no_token_leaked().await;
 }

@@ -184,6 +184,8 @@ pub async fn apply(client: &Client, items: &[Item], generation: u32) -> Result<(
                         description: Some("benchmark stack".into()),
                         labels: BTreeMap::new(),
                         deletion_policy: Default::default(),
+                        delete_protection: true,
+                        plugins: Vec::new(),
                         remove_datasources: Vec::new(),
                         resync_interval: None,
                         credentials: credentials(),

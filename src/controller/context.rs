@@ -17,8 +17,8 @@ use tracing::warn;
 use crate::{
     fence::Fence,
     grafana::{
-        AccessPolicy, AccountToken, Connections, GrafanaClient, OrgApiKey, PolicyConfig,
-        PolicyToken, ServiceAccount, Stack,
+        AccessPolicy, AccountToken, GrafanaClient, OrgApiKey, PolicyConfig, PolicyToken,
+        ServiceAccount, Stack,
     },
     metrics::Metrics,
 };
@@ -35,6 +35,8 @@ use super::{
 pub struct Config {
     /// Resync interval of converged resources.
     pub resync_interval: Duration,
+    /// How often a Ready stack's plugins and connections are read again.
+    pub inventory_interval: Duration,
     /// Maximum concurrent reconciles per controller.
     pub concurrency: u16,
     /// Fallback credentials for namespaces that the selector allows.
@@ -62,8 +64,6 @@ pub struct Context {
     pub org_tokens: SnapshotCache<Vec<PolicyToken>>,
     /// The scopes each region allows (`None` where grafana.com does not say), by region.
     pub policy_configs: SnapshotCache<Option<PolicyConfig>>,
-    /// Each stack's connections, by `<org>/<stack slug>`.
-    pub connections: SnapshotCache<Connections>,
     /// Steady-state list of each stack's service accounts, by `<org>/<stack slug>`.
     pub stack_accounts: SnapshotCache<Vec<ServiceAccount>>,
     /// Steady-state list of each service account's tokens, by `<org>/<stack slug>/<id>`.
@@ -92,7 +92,6 @@ impl Context {
             org_policies: SnapshotCache::default(),
             org_tokens: SnapshotCache::default(),
             policy_configs: SnapshotCache::default(),
-            connections: SnapshotCache::default(),
             stack_accounts: SnapshotCache::default(),
             account_tokens: SnapshotCache::default(),
             failures: Mutex::default(),

@@ -51,6 +51,6 @@ pub fn stack_facts(stack: &GrafanaStack) -> StackFacts {
         url: status.url,
         org_slug: status.org_slug,
         endpoints: status.endpoints.unwrap_or_default(),
-        otlp_url: None,
+        connections: status.connections.unwrap_or_default(),
     }
 }

@@ -38,7 +38,7 @@ use k8s_openapi::{
 pub use template::{Rendered, TemplateError, render};
 
 use crate::{
-    crd::{MANAGED_BY_LABEL, MANAGED_BY_VALUE, StackEndpoints},
+    crd::{MANAGED_BY_LABEL, MANAGED_BY_VALUE, StackConnections, StackEndpoints},
     grafana::Token,
 };
 
@@ -85,7 +85,7 @@ fn endpoint_keys(stack: &StackFacts) -> Vec<(String, String)> {
             keys.push((format!("{service}UserId"), user.to_string()));
         }
     }
-    if let Some(otlp) = &stack.otlp_url {
+    if let Some(otlp) = &stack.connections.otlp_http_url {
         keys.push(("otlpUrl".to_string(), otlp.clone()));
         if let Some(id) = stack.id {
             keys.push(("otlpUserId".to_string(), id.to_string()));
@@ -112,8 +112,8 @@ pub struct StackFacts {
     pub url: Option<String>,
     pub org_slug: Option<String>,
     pub endpoints: StackEndpoints,
-    /// The OTLP endpoint, from the stack's connections, when read.
-    pub otlp_url: Option<String>,
+    /// The stack's further endpoints (OTLP, Influx, …), as its status lists them.
+    pub connections: StackConnections,
 }
 
 /// Everything that goes into the Secret's data.

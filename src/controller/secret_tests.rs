@@ -50,7 +50,11 @@ fn stack() -> StackFacts {
             }),
             ..StackEndpoints::default()
         },
-        otlp_url: Some("https://otlp-gateway-prod-eu-west-0.grafana.net/otlp".into()),
+        connections: StackConnections {
+            otlp_http_url: Some("https://otlp-gateway-prod-eu-west-0.grafana.net/otlp".into()),
+            influx_url: Some("https://influx-prod-eu-west-0.grafana.net".into()),
+            ..StackConnections::default()
+        },
     }
 }
 

@@ -88,6 +88,23 @@ pub struct GrafanaStackSpec {
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
 
+    /// Whether grafana.com refuses to delete the stack. The operator turns protection on
+    /// only once the stack is Ready, so that a stack whose provisioning failed can still be
+    /// deleted, and sets it back when it is changed elsewhere. Deleting this resource with
+    /// `deletionPolicy: Delete` still deletes the stack: the operator lifts protection first.
+    /// With `Retain`, the stack keeps its protection.
+    #[serde(default = "protect_by_default")]
+    pub delete_protection: bool,
+
+    /// Plugins to install on the stack, at most 50, each slug once. The operator installs
+    /// them once the stack is Ready, moves them to the version asked for, and removes a
+    /// plugin that it installed once it leaves this list. A plugin that someone else
+    /// installed is never changed or removed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 50))]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["slug"]))]
+    pub plugins: Vec<StackPlugin>,
+
     /// Names of provisioned data sources that the operator deletes from the stack,
     /// for example `grafanacloud-<slug>-usage-insights`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -104,6 +121,24 @@ pub struct GrafanaStackSpec {
     /// used, but only in namespaces that its default-credentials namespace selector matches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials: Option<CredentialsRef>,
+}
+
+fn protect_by_default() -> bool {
+    true
+}
+
+/// A plugin to install on a stack.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StackPlugin {
+    /// The plugin's slug at grafana.com, for example `grafana-clock-panel`.
+    #[schemars(regex(pattern = r"^[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}$"))]
+    pub slug: String,
+    /// The version to install, for example `2.1.5`. When omitted, the latest: the operator
+    /// moves the plugin to each new release it sees.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-zA-Z0-9][a-zA-Z0-9.+_-]{0,63}$"))]
+    pub version: Option<String>,
 }
 
 /// Observed state of a `GrafanaStack`.
@@ -138,6 +173,19 @@ pub struct GrafanaStackStatus {
     /// Provisioned data sources currently in the stack.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub datasources: Vec<DatasourceStatus>,
+    /// Whether grafana.com protects the stack from deletion, as last read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_protection: Option<bool>,
+    /// The stack's further endpoints, from grafana.com's connections of the stack.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections: Option<StackConnections>,
+    /// The plugins of `spec.plugins` found on the stack, and those this resource installed,
+    /// each with its installed version.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plugins: Vec<PluginStatus>,
+    /// When the operator last read the stack's plugins and connections (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory_checked_at: Option<String>,
     /// Value of the restart annotation that the operator last acted on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_restart_request: Option<String>,
@@ -186,6 +234,42 @@ pub struct Endpoint {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("format" = "int64"))]
     pub user_id: Option<u64>,
+}
+
+/// A stack's endpoints beyond its hosted services, as grafana.com lists them.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StackConnections {
+    /// OTLP over HTTP, for OpenTelemetry collectors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otlp_http_url: Option<String>,
+    /// InfluxDB line protocol.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub influx_url: Option<String>,
+    /// Grafana OnCall's API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oncall_api_url: Option<String>,
+    /// Synthetic Monitoring's API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synthetic_monitoring_api_url: Option<String>,
+    /// The stack's app platform API server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_platform_url: Option<String>,
+}
+
+/// A plugin on a stack.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PluginStatus {
+    /// The plugin's slug.
+    pub slug: String,
+    /// The installed version; absent while an install is under way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// True when this resource installed the plugin: only such plugins are changed or
+    /// removed.
+    #[serde(default)]
+    pub managed: bool,
 }
 
 /// A provisioned data source of a stack.

@@ -38,6 +38,26 @@ pub enum Error {
     GetOrg { org: String, source: RequestError },
     #[error("failed to read the connections of stack {slug}: {source}")]
     GetConnections { slug: String, source: RequestError },
+    #[error("failed to list the plugins of stack {stack}: {source}")]
+    ListPlugins { stack: String, source: RequestError },
+    #[error("failed to install plugin {plugin} on stack {stack}: {source}")]
+    InstallPlugin {
+        stack: String,
+        plugin: String,
+        source: RequestError,
+    },
+    #[error("failed to change the version of plugin {plugin} on stack {stack}: {source}")]
+    ChangePlugin {
+        stack: String,
+        plugin: String,
+        source: RequestError,
+    },
+    #[error("failed to remove plugin {plugin} from stack {stack}: {source}")]
+    RemovePlugin {
+        stack: String,
+        plugin: String,
+        source: RequestError,
+    },
     #[error("failed to list the access policies in region {region}: {source}")]
     ListAccessPolicies {
         region: String,
@@ -126,6 +146,10 @@ impl Error {
             | Self::CreateStackApiKey { source, .. }
             | Self::GetOrg { source, .. }
             | Self::GetConnections { source, .. }
+            | Self::ListPlugins { source, .. }
+            | Self::InstallPlugin { source, .. }
+            | Self::ChangePlugin { source, .. }
+            | Self::RemovePlugin { source, .. }
             | Self::ListAccessPolicies { source, .. }
             | Self::GetAccessPolicyConfig { source, .. }
             | Self::CreateAccessPolicy { source, .. }

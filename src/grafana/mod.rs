@@ -23,6 +23,7 @@ mod failure;
 mod keys;
 mod options;
 mod paging;
+mod plugins;
 mod policies;
 mod policy_types;
 pub mod retry;
@@ -35,9 +36,10 @@ pub use account_types::{AccountToken, CreatedAccountToken, ServiceAccount};
 pub use client::GrafanaClient;
 pub use error::{Error, Failure, RequestError};
 pub use options::{ClientOptions, RequestObserver};
+pub use plugins::InstalledPlugin;
 pub use policy_types::{
-    AccessPolicy, Connections, CreatedPolicyToken, LabelPolicy, Org, PolicyBody, PolicyConditions,
-    PolicyConfig, PolicyRealm, PolicyToken, ScopeInfo,
+    AccessPolicy, AppPlatform, Connections, CreatedPolicyToken, LabelPolicy, Org, PolicyBody,
+    PolicyConditions, PolicyConfig, PolicyRealm, PolicyToken, ScopeInfo,
 };
 pub use retry::RetryPolicy;
 pub use token::Token;

@@ -152,6 +152,19 @@ pub struct Connections {
     pub otlp_http_url: Option<String>,
     #[serde(default)]
     pub influx_url: Option<String>,
+    #[serde(default)]
+    pub oncall_api_url: Option<String>,
+    #[serde(default)]
+    pub synthetic_monitoring_api_url: Option<String>,
+    #[serde(default)]
+    pub app_platform: Option<AppPlatform>,
+}
+
+/// The stack's app platform (Kubernetes-style) API server.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct AppPlatform {
+    #[serde(default)]
+    pub url: Option<String>,
 }
 
 /// One page of a `/v1` list: `{items, metadata: {pagination: {nextPage, pageCursor}}}`.

@@ -66,6 +66,12 @@ pub struct Stack {
 }
 
 impl Stack {
+    /// Whether grafana.com refuses to delete the stack. A stack that does not say is not
+    /// protected, which is grafana.com's default.
+    pub fn is_delete_protected(&self) -> bool {
+        self.delete_protection.unwrap_or(false)
+    }
+
     /// A deleted stack can still be read for a while; treat it as absent.
     pub fn is_deleted(&self) -> bool {
         self.status.eq_ignore_ascii_case("deleted")
@@ -125,6 +131,9 @@ pub struct CreateStack {
     pub description: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+    /// Sent as `false`: protection goes on once the stack is ready, so that a stack whose
+    /// provisioning failed can still be deleted.
+    pub delete_protection: bool,
 }
 
 /// The body of `POST /instances/{slug}`; `None` fields are left unchanged.
@@ -139,12 +148,24 @@ pub struct UpdateStack {
     pub labels: Option<BTreeMap<String, String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delete_protection: Option<bool>,
 }
 
 impl UpdateStack {
     /// Whether the update would change nothing.
     pub fn is_empty(&self) -> bool {
         self == &Self::default()
+    }
+
+    /// Whether the update changes delete protection and nothing else.
+    pub fn is_protection_only(&self) -> bool {
+        self.delete_protection.is_some()
+            && Self {
+                delete_protection: None,
+                ..self.clone()
+            }
+            .is_empty()
     }
 }
 

@@ -56,7 +56,7 @@ fn stack_tolerates_nulls_and_missing_fields() {
 }
 
 #[test]
-fn create_stack_sends_only_what_is_set() {
+fn create_stack_sends_only_what_is_set_and_always_leaves_protection_off() {
     let body = serde_json::to_value(CreateStack {
         name: "acme.grafana.net".to_owned(),
         slug: "acme".to_owned(),
@@ -66,7 +66,7 @@ fn create_stack_sends_only_what_is_set() {
     .unwrap();
     assert_eq!(
         body,
-        json!({"name": "acme.grafana.net", "slug": "acme", "region": "eu"})
+        json!({"name": "acme.grafana.net", "slug": "acme", "region": "eu", "deleteProtection": false})
     );
 }
 

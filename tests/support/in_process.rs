@@ -85,6 +85,7 @@ pub async fn world(
     });
     let config = Config {
         resync_interval,
+        inventory_interval: resync_interval,
         concurrency: 4,
         default_credentials: None,
         fence: Fence::always_open(),

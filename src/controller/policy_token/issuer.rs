@@ -13,7 +13,7 @@ use crate::{
         credentials::{self, Credentials},
         policy::remote::scope_key,
         refs::{self, stack_facts},
-        secret::{KeyRecord, Layout, StackFacts},
+        secret::{KeyRecord, Layout},
         token::{Created, Issuer, Source},
     },
     crd::{GrafanaCloudAccessPolicy, GrafanaCloudAccessPolicyToken},
@@ -144,11 +144,9 @@ pub async fn source(
             });
         }
     };
-    let mut facts: StackFacts = stack_facts(&stack);
-    facts.otlp_url = remote::otlp_url(ctx, &issuer.creds, &issuer.org, &facts.slug).await?;
     Ok(Source::Ready {
         issuer,
-        stack: Some(facts),
+        stack: Some(stack_facts(&stack)),
     })
 }
 

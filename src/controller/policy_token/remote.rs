@@ -62,20 +62,3 @@ pub async fn find_fresh(
         .await?;
     Ok(found.into_iter().find(|t| t.name == name))
 }
-
-/// The stack's OTLP endpoint, read once per stack and resync interval. `None` when
-/// grafana.com does not say.
-pub async fn otlp_url(
-    ctx: &Context,
-    creds: &Credentials,
-    org: &str,
-    stack: &str,
-) -> Result<Option<String>, Error> {
-    let connections = ctx
-        .connections
-        .get(&scope_key(org, stack), ctx.config.resync_interval, || {
-            ctx.grafana.stack_connections(&creds.token, stack)
-        })
-        .await?;
-    Ok(connections.otlp_http_url.clone().filter(|u| !u.is_empty()))
-}

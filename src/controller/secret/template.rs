@@ -308,7 +308,7 @@ fn stack_value(stack: &StackFacts) -> Value {
     ]
     .into_iter()
     .filter_map(|(name, endpoint)| endpoint.as_ref().map(|ep| (name, endpoint_value(ep))))
-    .chain(stack.otlp_url.as_ref().map(|url| {
+    .chain(stack.connections.otlp_http_url.as_ref().map(|url| {
         let otlp = Endpoint {
             url: url.clone(),
             user_id: stack.id,
@@ -316,9 +316,21 @@ fn stack_value(stack: &StackFacts) -> Value {
         ("otlp", endpoint_value(&otlp))
     }))
     .collect();
+    let c = &stack.connections;
+    let connections: Vec<(&str, Value)> = [
+        ("otlpHttpUrl", &c.otlp_http_url),
+        ("influxUrl", &c.influx_url),
+        ("oncallApiUrl", &c.oncall_api_url),
+        ("syntheticMonitoringApiUrl", &c.synthetic_monitoring_api_url),
+        ("appPlatformUrl", &c.app_platform_url),
+    ]
+    .into_iter()
+    .filter_map(|(name, url)| url.as_deref().map(|u| (name, Value::from(u))))
+    .collect();
     let mut fields = vec![
         ("slug", Value::from(stack.slug.as_str())),
         ("endpoints", Value::from_pairs(endpoints)),
+        ("connections", Value::from_pairs(connections)),
     ];
     if let Some(id) = stack.id {
         fields.push(("id", Value::from(id)));

@@ -10,7 +10,10 @@ use kube::{
 };
 use tracing::info;
 
-use super::desired::{self, Ownership};
+use super::{
+    desired::{self, Ownership},
+    inventory, plugins,
+};
 use crate::{
     controller::{
         self, Context, Error,
@@ -20,7 +23,7 @@ use crate::{
         status::{self, Outcome},
     },
     crd::{DatasourceStatus, GrafanaStack, GrafanaStackStatus},
-    grafana::Stack,
+    grafana::{Stack, UpdateStack},
 };
 
 pub async fn apply(obj: &GrafanaStack, ctx: &Context) -> Result<Action, Error> {
@@ -93,26 +96,15 @@ async fn converge(
     };
     status.managed = true;
 
-    let update = desired::drift(&obj.spec, &uid, &remote);
-    if !update.is_empty() {
-        remote = ctx
-            .grafana
-            .update_stack(&creds.token, slug, &update)
-            .await?;
-        ctx.org_stacks.invalidate(&remote.org_slug);
-        ctx.event(
-            obj,
-            EventType::Normal,
-            "Updated",
-            "Update",
-            format!("updated stack {slug} to match spec"),
-        )
-        .await;
-    }
     let stack_changed = status.id != Some(remote.id);
+    let was_ready = conditions::is_ready(&status.conditions) && !stack_changed;
+    let update = desired::drift(&obj.spec, &uid, &remote, was_ready);
+    let updated = !update.is_empty();
+    if updated {
+        remote = update_stack(obj, ctx, &creds, &update).await?;
+    }
     desired::record_remote(status, &remote);
 
-    let was_ready = conditions::is_ready(&status.conditions) && !stack_changed;
     if !was_ready && !ctx.grafana.stack_ready(&creds.token, remote.id).await? {
         let since = provisioning_since(status);
         return Ok(Outcome {
@@ -122,6 +114,15 @@ async fn converge(
             ),
             action: requeue::after(desired::readiness_poll_delay(since)),
         });
+    }
+    if !was_ready {
+        // Protection goes on only now, so that a stack that never became ready can still be
+        // deleted.
+        let protect = desired::protection_drift(&obj.spec, &remote);
+        if !protect.is_empty() {
+            remote = update_stack(obj, ctx, &creds, &protect).await?;
+            desired::record_remote(status, &remote);
+        }
     }
 
     if let Some(value) = desired::pending_restart(obj.annotations(), status) {
@@ -148,16 +149,52 @@ async fn converge(
         sync_datasources(obj, ctx, &creds, status).await?;
     }
 
+    let changed = stack_changed || updated || !was_ready || generation_changed;
+    let interval = inventory_interval(obj, ctx);
+    if inventory::due(obj, status, changed, interval, Timestamp::now()) {
+        inventory::refresh(obj, ctx, &creds, status).await?;
+    }
+    let mut message = format!("stack {slug} is ready at {}", remote.url);
+    if let Some(note) = plugins::left_alone(&obj.spec.plugins, &status.plugins) {
+        message = format!("{message}; {note}");
+    }
+
     Ok(Outcome {
-        readiness: Readiness::ready(format!("stack {slug} is ready at {}", remote.url)),
+        readiness: Readiness::ready(message),
         action: requeue::after(jittered(resync_interval(obj, ctx), 0.1)),
     })
+}
+
+/// Sends `update` and says so in an event.
+async fn update_stack(
+    obj: &GrafanaStack,
+    ctx: &Context,
+    creds: &Credentials,
+    update: &UpdateStack,
+) -> Result<Stack, Error> {
+    let slug = &obj.spec.slug;
+    let remote = ctx.grafana.update_stack(&creds.token, slug, update).await?;
+    ctx.org_stacks.invalidate(&remote.org_slug);
+    let what = match update.delete_protection {
+        Some(true) if update.is_protection_only() => "turned on delete protection of",
+        Some(false) if update.is_protection_only() => "turned off delete protection of",
+        _ => "updated",
+    };
+    ctx.event(
+        obj,
+        EventType::Normal,
+        "Updated",
+        "Update",
+        format!("{what} stack {slug} to match spec"),
+    )
+    .await;
+    Ok(remote)
 }
 
 /// Applies `mark` to the pass's status and writes it to the API server before a grafana.com
 /// call whose effect must survive a crash right after it. The write starts from the API
 /// server's status, not the watch cache's, so nothing recorded earlier is lost.
-async fn record_before_call(
+pub(super) async fn record_before_call(
     ctx: &Context,
     obj: &GrafanaStack,
     status: &mut GrafanaStackStatus,
@@ -293,6 +330,12 @@ fn provisioning_since(status: &GrafanaStackStatus) -> Duration {
                 .ok()
         })
         .unwrap_or_default()
+}
+
+/// How often a Ready stack's plugins and connections are read again: the operator's
+/// inventory interval, and never more often than the stack's resync.
+fn inventory_interval(obj: &GrafanaStack, ctx: &Context) -> Duration {
+    ctx.config.inventory_interval.max(resync_interval(obj, ctx))
 }
 
 fn resync_interval(obj: &GrafanaStack, ctx: &Context) -> Duration {

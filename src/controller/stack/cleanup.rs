@@ -12,6 +12,7 @@ use crate::{
         self, Context, Error, conditions::Reason, credentials, shell::ManagedKind, status,
     },
     crd::{DeletionPolicy, GrafanaStack},
+    grafana::UpdateStack,
 };
 
 pub async fn cleanup(obj: &GrafanaStack, ctx: &Context) -> Result<Action, Error> {
@@ -102,6 +103,25 @@ async fn delete_remote(obj: &GrafanaStack, ctx: &Context) -> Result<(), Error> {
         )
         .await;
         return Ok(());
+    }
+    if remote.is_delete_protected() {
+        // Protection guards against deletes from elsewhere; deleting this resource with
+        // `Delete` is the user asking for the stack to go.
+        let lift = UpdateStack {
+            delete_protection: Some(false),
+            ..UpdateStack::default()
+        };
+        ctx.grafana.update_stack(&creds.token, slug, &lift).await?;
+        ctx.event(
+            obj,
+            EventType::Normal,
+            "ProtectionLifted",
+            "Delete",
+            format!(
+                "turned off delete protection of stack {slug} to delete it (deletionPolicy Delete)"
+            ),
+        )
+        .await;
     }
     ctx.grafana
         .delete_stack(&creds.token, slug)

@@ -34,12 +34,14 @@ pub fn create_request(spec: &GrafanaStackSpec, uid: &str) -> CreateStack {
         region: spec.region.clone(),
         description: spec.description.clone(),
         labels: desired_labels(spec, uid),
+        delete_protection: false,
     }
 }
 
 /// The fields that differ between spec and the remote stack. An empty update means no drift.
-/// `url` is only compared when the spec sets a custom domain.
-pub fn drift(spec: &GrafanaStackSpec, uid: &str, remote: &Stack) -> UpdateStack {
+/// `url` is only compared when the spec sets a custom domain, and delete protection only
+/// once the stack is `ready`: a stack whose provisioning fails must stay deletable.
+pub fn drift(spec: &GrafanaStackSpec, uid: &str, remote: &Stack, ready: bool) -> UpdateStack {
     let name = desired_name(spec);
     let description = spec.description.clone().unwrap_or_default();
     let labels = desired_labels(spec, uid);
@@ -52,6 +54,18 @@ pub fn drift(spec: &GrafanaStackSpec, uid: &str, remote: &Stack) -> UpdateStack 
             .url
             .clone()
             .filter(|url| url.trim_end_matches('/') != remote.url.trim_end_matches('/')),
+        delete_protection: ready
+            .then_some(spec.delete_protection)
+            .filter(|&protect| protect != remote.is_delete_protected()),
+    }
+}
+
+/// The update that brings delete protection in line with spec, once the stack is ready.
+pub fn protection_drift(spec: &GrafanaStackSpec, remote: &Stack) -> UpdateStack {
+    UpdateStack {
+        delete_protection: Some(spec.delete_protection)
+            .filter(|&protect| protect != remote.is_delete_protected()),
+        ..UpdateStack::default()
     }
 }
 
@@ -115,6 +129,7 @@ pub fn record_remote(status: &mut GrafanaStackStatus, remote: &Stack) {
     status.url = Some(remote.url.clone()).filter(|s| !s.is_empty());
     status.cloud_status = Some(remote.status.clone()).filter(|s| !s.is_empty());
     status.region_slug = Some(remote.region_slug.clone()).filter(|s| !s.is_empty());
+    status.delete_protection = Some(remote.is_delete_protected());
     let e = remote.endpoints();
     let conv = |e: Option<crate::grafana::Endpoint>| {
         e.map(|e| crd::Endpoint {

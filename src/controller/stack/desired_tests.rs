@@ -18,6 +18,8 @@ fn spec(slug: &str) -> GrafanaStackSpec {
         description: Some("team stack".into()),
         labels: BTreeMap::from([("team".into(), "a".into())]),
         deletion_policy: DeletionPolicy::Delete,
+        delete_protection: true,
+        plugins: vec![],
         remove_datasources: vec![],
         resync_interval: None,
         credentials: None,
@@ -46,9 +48,44 @@ fn create_request_defaults_the_name_and_adds_the_ownership_label() {
 }
 
 #[test]
+fn create_request_leaves_protection_off_until_the_stack_is_ready() {
+    assert!(!create_request(&spec("acme"), UID).delete_protection);
+}
+
+#[test]
+fn protection_drift_waits_for_readiness_and_reads_absent_as_off() {
+    let unprotected = remote(json!({"team": "a", OWNER_LABEL: UID}));
+    assert_eq!(unprotected.delete_protection, None);
+    let spec = spec("acme");
+    assert!(
+        drift(&spec, UID, &unprotected, false).is_empty(),
+        "not ready: protection is left alone"
+    );
+    assert_eq!(
+        drift(&spec, UID, &unprotected, true).delete_protection,
+        Some(true)
+    );
+    assert_eq!(
+        protection_drift(&spec, &unprotected).delete_protection,
+        Some(true)
+    );
+    let mut protected = unprotected.clone();
+    protected.delete_protection = Some(true);
+    assert!(drift(&spec, UID, &protected, true).is_empty());
+    assert!(protection_drift(&spec, &protected).is_empty());
+    let mut unguarded = spec.clone();
+    unguarded.delete_protection = false;
+    assert_eq!(
+        drift(&unguarded, UID, &protected, true).delete_protection,
+        Some(false),
+        "protection turned on elsewhere is turned off again"
+    );
+}
+
+#[test]
 fn no_drift_when_remote_matches() {
     let remote = remote(json!({"team": "a", OWNER_LABEL: UID}));
-    assert!(drift(&spec("acme"), UID, &remote).is_empty());
+    assert!(drift(&spec("acme"), UID, &remote, false).is_empty());
 }
 
 #[test]
@@ -56,7 +93,7 @@ fn drift_names_only_changed_fields() {
     let remote = remote(json!({"team": "b", OWNER_LABEL: UID}));
     let mut spec = spec("acme");
     spec.name = Some("Acme".into());
-    let update = drift(&spec, UID, &remote);
+    let update = drift(&spec, UID, &remote, false);
     assert_eq!(update.name.as_deref(), Some("Acme"));
     assert_eq!(
         update.labels.unwrap().get("team").map(String::as_str),
@@ -70,10 +107,10 @@ fn drift_names_only_changed_fields() {
 fn url_drift_only_when_spec_sets_a_custom_domain() {
     let remote = remote(json!({"team": "a", OWNER_LABEL: UID}));
     let mut spec = spec("acme");
-    assert!(drift(&spec, UID, &remote).url.is_none());
+    assert!(drift(&spec, UID, &remote, false).url.is_none());
     spec.url = Some("https://grafana.example.com".into());
     assert_eq!(
-        drift(&spec, UID, &remote).url.as_deref(),
+        drift(&spec, UID, &remote, false).url.as_deref(),
         Some("https://grafana.example.com")
     );
 }
@@ -83,7 +120,10 @@ fn removed_description_is_cleared() {
     let remote = remote(json!({"team": "a", OWNER_LABEL: UID}));
     let mut spec = spec("acme");
     spec.description = None;
-    assert_eq!(drift(&spec, UID, &remote).description.as_deref(), Some(""));
+    assert_eq!(
+        drift(&spec, UID, &remote, false).description.as_deref(),
+        Some("")
+    );
 }
 
 #[test]

@@ -3,6 +3,8 @@
 mod apply;
 mod cleanup;
 pub mod desired;
+mod inventory;
+mod plugins;
 
 use kube::runtime::controller::Action;
 
