@@ -79,6 +79,9 @@ step "Secrets written by the operator (values shown by key and size only)"
 kubectl -n observability get secrets -l app.kubernetes.io/managed-by=grafana-cloud-operator \
   -o go-template='{{range .items}}{{.metadata.name}}:{{range $k, $v := .data}} {{$k}}({{len $v}}b){{end}}{{"\n"}}{{end}}'
 
+step "Stack team-a: its plugins, connections and delete protection, from status"
+kubectl -n observability get grafanastack team-a -o jsonpath='{range .status.plugins[*]}plugin {.slug} {.version} (managed: {.managed}){"\n"}{end}otlpHttpUrl: {.status.connections.otlpHttpUrl}{"\n"}influxUrl: {.status.connections.influxUrl}{"\n"}deleteProtection: {.status.deleteProtection}{"\n"}'
+
 step "The Grafana Alloy config in Secret team-a-alloy (the token masked)"
 token="$(kubectl -n observability get secret team-a-alloy -o jsonpath='{.data.token}' | base64 -d)"
 kubectl -n observability get secret team-a-alloy -o jsonpath='{.data.config\.alloy}' | base64 -d \

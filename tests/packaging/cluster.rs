@@ -156,6 +156,18 @@ async fn rendered_manifests_are_accepted_by_the_api_server() {
             ],
         ));
         assert_applied_cleanly("kubectl apply -f deploy/examples/", &output);
+        let explained = run(&mut kubectl(
+            &control_plane,
+            &["explain", "grafanastack.spec.plugins"],
+        ));
+        for expected in ["Plugins to install on the stack", "slug", "version"] {
+            assert!(
+                explained.stdout.contains(expected),
+                "kubectl explain grafanastack.spec.plugins lacks {expected:?}:\n{}{}",
+                explained.stdout,
+                explained.stderr
+            );
+        }
     } else {
         eprintln!("crds/ is empty: deploy/examples/ not checked against the API server");
     }
