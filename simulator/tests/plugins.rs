@@ -1,6 +1,6 @@
 //! Plugins on stacks: install (the latest when no version is given), change the version,
 //! remove; 404 for an unknown plugin or version, 409 for a second install; delete
-//! protection on the stack; faults on the new routes; every body in the OpenAPI shapes.
+//! protection on the stack; faults on the plugin and connections routes; every body in the OpenAPI shapes.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -147,6 +147,21 @@ async fn faults_apply_to_the_plugin_routes() {
         "errorBefore does not act"
     );
     assert_eq!(sim.control().count("DELETE", templates::PLUGIN), 1);
+    sim.control().inject(
+        Fault::error_before(503)
+            .on("GET", templates::CONNECTIONS)
+            .times(1),
+    );
+    let connections = "/instances/faulty/connections";
+    assert_eq!(
+        acme.get(connections).await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(
+        acme.get(connections).await.status,
+        StatusCode::OK,
+        "once only"
+    );
     sim.shutdown().await;
 }
 
