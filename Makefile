@@ -22,11 +22,13 @@ control-plane:
 tools:
 	hack/install-tools.sh | tail -n1
 
-# Regenerates crds/, the chart's CRD copies and deploy/ after a change to the CRD types or chart.
+# Regenerates crds/, the chart's CRD copies, deploy/ and the dashboard and alert rules after a
+# change to the CRD types, the chart or the metrics.
 generate: tools
 	GCO_UPDATE_CRDS=1 cargo test --test crds
 	hack/sync-chart-crds.sh
 	PATH="$$(hack/install-tools.sh | tail -n1):$$PATH" hack/render-deploy.sh
+	cargo run -q -p monitoring
 
 # Benchmark (not a test): release operator and simulator against the real control plane.
 # Results go to bench/results/; BENCH_ARGS="--quick" for a smoke run (into target/bench-quick/).

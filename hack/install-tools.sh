@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the packaging tools the tests and CI use: kubectl 1.36, helm 4.2 and hadolint.
+# Installs the packaging tools the tests and CI use: kubectl 1.36, helm 4.2 and hadolint, and
+# promtool 2.42 for the alert rules (hack/install-promtool.sh).
 # kubectl matches the kube-apiserver the tests run (tests/control-plane/versions.env), within
 # kubectl's supported version skew.
 #
@@ -26,6 +27,8 @@ have_all_tools() {
   [[ -x "${bin_dir}/kubectl" && -x "${bin_dir}/helm" && -x "${bin_dir}/hadolint" ]] &&
     [[ -f "${stamp}" && "$(cat "${stamp}")" == "${STAMP_CONTENT}" ]]
 }
+
+"$(dirname "${BASH_SOURCE[0]}")/install-promtool.sh" "${bin_dir}" >&2
 
 if have_all_tools; then
   echo "${bin_dir}"

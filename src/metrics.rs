@@ -11,6 +11,38 @@ use prometheus_client::{
 
 use crate::grafana::RequestObserver;
 
+/// The full name of every metric the operator exports, as scraped: dashboards and alert rules
+/// are generated from these, so that they name only what exists.
+pub mod names {
+    pub const PREFIX: &str = "grafana_cloud_operator";
+    pub const LEADER: &str = "grafana_cloud_operator_leader";
+    pub const RECONCILES_TOTAL: &str = "grafana_cloud_operator_reconciles_total";
+    pub const RECONCILE_FAILURES_TOTAL: &str = "grafana_cloud_operator_reconcile_failures_total";
+    pub const RECONCILE_DURATION_SECONDS: &str =
+        "grafana_cloud_operator_reconcile_duration_seconds";
+    pub const RESOURCES: &str = "grafana_cloud_operator_resources";
+    pub const READY_RESOURCES: &str = "grafana_cloud_operator_ready_resources";
+    pub const KEY_EXPIRY_TIMESTAMP_SECONDS: &str =
+        "grafana_cloud_operator_key_expiry_timestamp_seconds";
+    pub const KEY_RENEW_TIMESTAMP_SECONDS: &str =
+        "grafana_cloud_operator_key_renew_timestamp_seconds";
+    pub const GRAFANA_REQUESTS_TOTAL: &str = "grafana_cloud_operator_grafana_requests_total";
+    pub const GRAFANA_REQUEST_DURATION_SECONDS: &str =
+        "grafana_cloud_operator_grafana_request_duration_seconds";
+    pub const GRAFANA_BUDGET_WAIT_SECONDS: &str =
+        "grafana_cloud_operator_grafana_budget_wait_seconds";
+}
+
+/// The part of a full metric name that is registered: without the prefix and without the
+/// `_total` that OpenMetrics adds to counters.
+fn short(full: &'static str) -> &'static str {
+    let name = full
+        .strip_prefix(names::PREFIX)
+        .and_then(|n| n.strip_prefix('_'))
+        .unwrap_or(full);
+    name.strip_suffix("_total").unwrap_or(name)
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct KindLabels {
     pub kind: &'static str,
@@ -53,8 +85,11 @@ pub struct Metrics {
     pub grafana_requests: Family<RequestLabels, Counter>,
     pub grafana_request_duration: Family<EndpointLabels, Histogram>,
     pub leader: Gauge,
+    pub resources: Family<KindLabels, Gauge>,
     pub ready_resources: Family<KindLabels, Gauge>,
     pub key_expiry: Family<KeyLabels, Gauge>,
+    pub key_renew: Family<KeyLabels, Gauge>,
+    pub budget_wait: Histogram,
     /// Readiness of every resource seen, by kind and uid, to count the Ready ones.
     readiness: Mutex<HashMap<(&'static str, String), bool>>,
 }
@@ -75,42 +110,65 @@ impl Default for Metrics {
         let grafana_request_duration =
             Family::<EndpointLabels, Histogram>::new_with_constructor(duration_histogram);
         let leader = Gauge::default();
+        let resources = Family::<KindLabels, Gauge>::default();
         let ready_resources = Family::<KindLabels, Gauge>::default();
         let key_expiry = Family::<KeyLabels, Gauge>::default();
-        let mut registry = Registry::with_prefix("grafana_cloud_operator");
+        let key_renew = Family::<KeyLabels, Gauge>::default();
+        let budget_wait =
+            Histogram::new([0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]);
+        let mut registry = Registry::with_prefix(names::PREFIX);
         registry.register(
-            "leader",
+            short(names::LEADER),
             "1 while this replica holds the lease and runs the controllers",
             leader.clone(),
         );
-        registry.register("reconciles", "Reconciles run, per kind", reconciles.clone());
         registry.register(
-            "ready_resources",
+            short(names::RECONCILES_TOTAL),
+            "Reconciles run, per kind",
+            reconciles.clone(),
+        );
+        registry.register(
+            short(names::READY_RESOURCES),
             "Resources whose Ready condition is True, per kind",
             ready_resources.clone(),
         );
         registry.register(
-            "key_expiry_timestamp_seconds",
-            "When the current key of a GrafanaCloudApiKey expires (Unix time)",
+            short(names::KEY_EXPIRY_TIMESTAMP_SECONDS),
+            "When the current key or token of a resource expires (Unix time)",
             key_expiry.clone(),
         );
         registry.register(
-            "reconcile_failures",
+            short(names::KEY_RENEW_TIMESTAMP_SECONDS),
+            "When the operator replaces the current key or token of a resource with rotation (Unix time)",
+            key_renew.clone(),
+        );
+        registry.register(
+            short(names::RESOURCES),
+            "Resources the operator reconciles, per kind",
+            resources.clone(),
+        );
+        registry.register(
+            short(names::GRAFANA_BUDGET_WAIT_SECONDS),
+            "Time grafana.com requests waited for their organisation's request budget",
+            budget_wait.clone(),
+        );
+        registry.register(
+            short(names::RECONCILE_FAILURES_TOTAL),
             "Failed reconciles, per kind and error category",
             reconcile_failures.clone(),
         );
         registry.register(
-            "reconcile_duration_seconds",
+            short(names::RECONCILE_DURATION_SECONDS),
             "Duration of reconciles, per kind",
             reconcile_duration.clone(),
         );
         registry.register(
-            "grafana_requests",
+            short(names::GRAFANA_REQUESTS_TOTAL),
             "Requests to grafana.com, per endpoint template, method and status",
             grafana_requests.clone(),
         );
         registry.register(
-            "grafana_request_duration_seconds",
+            short(names::GRAFANA_REQUEST_DURATION_SECONDS),
             "Latency of grafana.com requests, per endpoint template and method",
             grafana_request_duration.clone(),
         );
@@ -122,8 +180,11 @@ impl Default for Metrics {
             grafana_requests,
             grafana_request_duration,
             leader,
+            resources,
             ready_resources,
             key_expiry,
+            key_renew,
+            budget_wait,
             readiness: Mutex::default(),
         }
     }
@@ -158,34 +219,48 @@ impl Metrics {
     }
 
     fn publish_ready(&self, kind: &'static str, readiness: &HashMap<(&'static str, String), bool>) {
-        let count = readiness
-            .iter()
-            .filter(|((k, _), ready)| *k == kind && **ready)
-            .count();
+        let of_kind = readiness.iter().filter(|((k, _), _)| *k == kind);
+        let all = of_kind.clone().count();
+        let ready = of_kind.filter(|(_, ready)| **ready).count();
+        let labels = KindLabels { kind };
+        self.resources
+            .get_or_create(&labels)
+            .set(i64::try_from(all).unwrap_or(i64::MAX));
         self.ready_resources
-            .get_or_create(&KindLabels { kind })
-            .set(i64::try_from(count).unwrap_or(i64::MAX));
+            .get_or_create(&labels)
+            .set(i64::try_from(ready).unwrap_or(i64::MAX));
     }
 
-    /// Records when a key or token expires, or removes the series for one without expiry.
-    pub fn set_key_expiry(
+    /// Records when a resource's key or token expires and when rotation replaces it (RFC
+    /// 3339 times from its status), removing the series of a time that is absent.
+    pub fn set_key_times(
         &self,
         kind: &'static str,
         namespace: &str,
         name: &str,
-        expires_at_unix: Option<i64>,
+        expires_at: Option<&str>,
+        renew_at: Option<&str>,
     ) {
         let labels = KeyLabels {
             kind: kind.to_string(),
             namespace: namespace.to_string(),
             name: name.to_string(),
         };
-        match expires_at_unix {
-            Some(at) => {
-                self.key_expiry.get_or_create(&labels).set(at);
-            }
-            None => {
-                self.key_expiry.remove(&labels);
+        let unix = |at: Option<&str>| {
+            at.and_then(|at| at.parse::<k8s_openapi::jiff::Timestamp>().ok())
+                .map(|at| at.as_second())
+        };
+        for (family, at) in [
+            (&self.key_expiry, unix(expires_at)),
+            (&self.key_renew, unix(renew_at)),
+        ] {
+            match at {
+                Some(at) => {
+                    family.get_or_create(&labels).set(at);
+                }
+                None => {
+                    family.remove(&labels);
+                }
             }
         }
     }
@@ -204,6 +279,10 @@ impl Metrics {
 }
 
 impl RequestObserver for Metrics {
+    fn budget_waited(&self, waited: Duration) {
+        self.budget_wait.observe(waited.as_secs_f64());
+    }
+
     fn observe(
         &self,
         endpoint: &'static str,

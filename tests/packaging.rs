@@ -12,6 +12,7 @@ mod packaging {
     mod cluster_install;
     mod cluster_rbac;
     mod dockerfile;
+    mod monitoring;
     mod operator_rbac;
     mod rbac;
 }

@@ -206,7 +206,11 @@ impl GrafanaClient {
         let call_started = Instant::now();
         let mut retries = 0;
         loop {
+            let queued = Instant::now();
             self.inner.limiter.acquire(token).await;
+            if let Some(observer) = &self.inner.observer {
+                observer.budget_waited(queued.elapsed());
+            }
             // Checked after the budget wait, right before sending: that wait can be long.
             let fenced = self.inner.fence.as_ref().is_some_and(|f| !f.is_open());
             if fenced && call.method != Method::GET {

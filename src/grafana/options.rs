@@ -10,6 +10,9 @@ pub trait RequestObserver: Send + Sync {
     /// `endpoint` is a fixed template such as `/instances/{slug}`; `status` is
     /// `None` when no answer arrived (timeout, network error).
     fn observe(&self, endpoint: &'static str, method: &str, status: Option<u16>, elapsed: Duration);
+
+    /// How long one attempt waited for its organisation's request budget.
+    fn budget_waited(&self, _waited: Duration) {}
 }
 
 /// How the client talks to grafana.com.

@@ -23,6 +23,7 @@ pub const VALUE_SETS: &[(&str, Option<&str>)] = &[
         "default-credentials",
         Some("ci/default-credentials-values.yaml"),
     ),
+    ("monitoring", Some("ci/monitoring-values.yaml")),
 ];
 
 /// The repository root.

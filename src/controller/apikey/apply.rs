@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use k8s_openapi::{api::core::v1::Secret, jiff::Timestamp};
+use k8s_openapi::api::core::v1::Secret;
 use kube::{
     Resource, ResourceExt,
     runtime::{controller::Action, events::EventType},
@@ -49,15 +49,12 @@ pub async fn apply(obj: &GrafanaCloudApiKey, ctx: &Context) -> Result<Action, Er
         Ok(outcome) => outcome.readiness.clone(),
         Err(err) => Readiness::not_ready(err.reason(), err.condition_message()),
     };
-    let expires_at = next
-        .expires_at
-        .as_deref()
-        .and_then(|at| at.parse::<Timestamp>().ok());
-    ctx.metrics.set_key_expiry(
+    ctx.metrics.set_key_times(
         GrafanaCloudApiKey::KIND,
         &obj.namespace().unwrap_or_default(),
         &obj.name_any(),
-        expires_at.map(|at| at.as_second()),
+        next.expires_at.as_deref(),
+        next.renew_at.as_deref(),
     );
     status::conclude(ctx, obj, obj.status.as_ref(), next, &readiness).await?;
     if result.is_ok() {

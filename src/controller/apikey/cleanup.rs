@@ -21,10 +21,11 @@ pub async fn cleanup(obj: &GrafanaCloudApiKey, ctx: &Context) -> Result<Action, 
     let action = release(obj, ctx).await?;
     ctx.metrics
         .forget(GrafanaCloudApiKey::KIND, &obj.uid().unwrap_or_default());
-    ctx.metrics.set_key_expiry(
+    ctx.metrics.set_key_times(
         GrafanaCloudApiKey::KIND,
         &obj.namespace().unwrap_or_default(),
         &obj.name_any(),
+        None,
         None,
     );
     Ok(action)

@@ -43,15 +43,12 @@ pub async fn apply<K: TokenKind>(obj: &K, ctx: &Context) -> Result<Action, Error
         );
     let mut next = current.clone().unwrap_or_default();
     let result = converge(obj, ctx, &mut next).await;
-    let expires_at = next
-        .expires_at
-        .as_deref()
-        .and_then(|at| at.parse::<Timestamp>().ok());
-    ctx.metrics.set_key_expiry(
+    ctx.metrics.set_key_times(
         K::KIND,
         &obj.namespace().unwrap_or_default(),
         &obj.name_any(),
-        expires_at.map(|at| at.as_second()),
+        next.expires_at.as_deref(),
+        next.renew_at.as_deref(),
     );
     status::finish(ctx, obj, current.as_ref(), next, result).await
 }

@@ -16,10 +16,11 @@ use crate::{
 pub async fn cleanup<K: TokenKind>(obj: &K, ctx: &Context) -> Result<Action, Error> {
     let action = release(obj, ctx).await?;
     ctx.metrics.forget(K::KIND, &obj.uid().unwrap_or_default());
-    ctx.metrics.set_key_expiry(
+    ctx.metrics.set_key_times(
         K::KIND,
         &obj.namespace().unwrap_or_default(),
         &obj.name_any(),
+        None,
         None,
     );
     Ok(action)
