@@ -116,7 +116,7 @@ async fn metrics_describe_reconciles_requests_and_readiness() {
         r#"grafana_cloud_operator_reconcile_failures_total{kind="GrafanaStack",category="credentials"}"#,
         r#"grafana_cloud_operator_reconcile_duration_seconds_count{kind="GrafanaStack"}"#,
         r#"grafana_cloud_operator_grafana_requests_total{endpoint="/instances",method="POST",status="200"}"#,
-        r#"grafana_cloud_operator_grafana_requests_total{endpoint="/instances/{slug}",method="GET",status="404"}"#,
+        r#"grafana_cloud_operator_grafana_requests_total{endpoint="/orgs/{org}/instances",method="GET",status="200"}"#,
         r#"grafana_cloud_operator_grafana_request_duration_seconds_count{endpoint="/instances",method="POST"}"#,
         r#"grafana_cloud_operator_ready_resources{kind="GrafanaStack"} 1"#,
         "grafana_cloud_operator_leader 1",

@@ -20,7 +20,9 @@ use grafana_cloud_operator::{
 };
 use grafana_cloud_simulator::{
     Fault,
-    templates::{CONNECTIONS, INSTANCE, PLUGIN, PLUGINS},
+    templates::{
+        CONNECTIONS, DATASOURCES, INSTANCE, INSTANCES, ORG_INSTANCES, PLUGIN, PLUGINS, READINESS,
+    },
 };
 use in_process::{ADMIN_TOKEN, CREDENTIALS, World, reason, world};
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
@@ -152,4 +154,68 @@ async fn steady_state_reads_plugins_and_connections_once_per_inventory_interval(
         "no stack update"
     );
     assert_eq!(reason(&status(&env).conditions), "Ready");
+}
+
+#[tokio::test]
+async fn a_new_stack_costs_its_create_its_polls_and_what_ready_needs() {
+    logs();
+    let env = world(Duration::from_secs(300), |sim| {
+        sim.readiness_delay(Duration::from_millis(300))
+    })
+    .await;
+    for (name, slug) in [("main", SLUG), ("second", "teamasecond")] {
+        env.put::<GrafanaStack>(
+            name,
+            json!({"slug": slug, "credentials": {"secretName": CREDENTIALS}}),
+        );
+    }
+    let mut polls_done = false;
+    for _ in 0..40 {
+        for name in ["main", "second"] {
+            let _ = env.apply::<GrafanaStack>(name).await;
+        }
+        let ready = ["main", "second"].iter().all(|n| {
+            env.get::<GrafanaStack>(n)
+                .status
+                .is_some_and(|s| is_ready(&s.conditions))
+        });
+        if ready {
+            polls_done = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(polls_done, "both stacks became Ready");
+    let c = env.sim.control();
+    assert_eq!(
+        c.count("GET", INSTANCE),
+        0,
+        "no read of its own before or after the create"
+    );
+    assert_eq!(
+        c.count("GET", ORG_INSTANCES),
+        1,
+        "one shared list stands in for the reads before the creates"
+    );
+    assert_eq!(c.count("POST", INSTANCES), 2, "one create each");
+    assert_eq!(
+        c.count("POST", INSTANCE),
+        2,
+        "one update each: protection, whose answer is the read"
+    );
+    assert_eq!(
+        c.count("GET", DATASOURCES),
+        2,
+        "data sources read once each, when Ready"
+    );
+    assert_eq!(
+        c.count("GET", CONNECTIONS),
+        2,
+        "connections read once each, when Ready"
+    );
+    assert!(
+        c.count("GET", READINESS) >= 4,
+        "readiness was polled while provisioning"
+    );
+    assert!(c.stack(SLUG).unwrap().delete_protection);
 }

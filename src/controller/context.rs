@@ -54,6 +54,10 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     /// Steady-state list of each organisation's stacks.
     pub org_stacks: SnapshotCache<Vec<Stack>>,
+    /// Each organisation's stacks as read before creates: a stack that no resource has tried
+    /// to create yet is looked up here instead of by its own read. Never cleared by a create:
+    /// a resource that already tried to create its stack reads it by slug.
+    pub org_stacks_before_create: SnapshotCache<Vec<Stack>>,
     /// Steady-state list of each organisation's API keys.
     pub org_keys: SnapshotCache<Vec<OrgApiKey>>,
     /// Each organisation's numeric id, by slug.
@@ -87,6 +91,7 @@ impl Context {
             config,
             metrics,
             org_stacks: SnapshotCache::default(),
+            org_stacks_before_create: SnapshotCache::default(),
             org_keys: SnapshotCache::default(),
             org_ids: SnapshotCache::default(),
             org_policies: SnapshotCache::default(),

@@ -11,12 +11,14 @@ use kube::{
 use tracing::info;
 
 use super::{
+    create,
     desired::{self, Ownership},
     inventory, plugins,
+    record::record_before_call,
 };
 use crate::{
     controller::{
-        self, Context, Error,
+        Context, Error,
         conditions::{self, Readiness, Reason},
         credentials::{self, Credentials},
         requeue::{self, jittered},
@@ -42,9 +44,28 @@ async fn converge(
     let uid = obj.uid().unwrap_or_default();
     let slug = &obj.spec.slug;
 
+    // While the stack provisions, a pass asks only for readiness. Once ready, the update that
+    // turns protection on is the first read; a stack that needs none is read below.
+    let (mut confirmed_ready, mut ready_seen) = (false, None);
+    if desired::only_readiness_pending(obj, status)
+        && let Some(id) = status.id
+    {
+        match ctx.grafana.stack_ready(&creds.token, id).await {
+            Ok(false) => return Ok(provisioning(obj, status)),
+            Ok(true) => {
+                confirmed_ready = true;
+                ready_seen = newly_ready(obj, ctx, &creds, id, &uid).await?;
+            }
+            // Gone meanwhile: the full pass below finds out what happened.
+            Err(err) if err.is_not_found() => {}
+            Err(err) => return Err(err.into()),
+        }
+    }
+
     let steady_org = desired::steady_state_org(obj, status);
-    let snapshot = match steady_org {
-        Some(org) => {
+    let snapshot = match (&ready_seen, steady_org) {
+        (Some(stack), _) => Some(stack.clone()),
+        (None, Some(org)) => {
             let max_age = resync_interval(obj, ctx);
             let stacks = ctx
                 .org_stacks
@@ -55,11 +76,21 @@ async fn converge(
                 .find(|s| s.slug == *slug && !s.is_deleted())
                 .cloned()
         }
-        None => None,
+        (None, None) => None,
     };
     let existing = match snapshot {
         Some(stack) => Some(stack),
-        None => read_stack(ctx, &creds, slug).await?,
+        None => match creds
+            .org_slug
+            .as_deref()
+            .filter(|_| desired::never_created(status))
+        {
+            Some(org) => {
+                let resync = resync_interval(obj, ctx);
+                create::listed_before_create(obj, ctx, &creds, org, resync).await?
+            }
+            None => create::read_stack(ctx, &creds, slug).await?,
+        },
     };
     let mut remote = match existing {
         None => {
@@ -69,7 +100,7 @@ async fn converge(
                 s.create_attempted_at.get_or_insert_with(|| now.clone());
             })
             .await?;
-            create(obj, ctx, &creds, &uid).await?
+            create::create(obj, ctx, &creds, &uid).await?
         }
         Some(stack) => {
             match desired::ownership(&stack, &uid, desired::adopt_requested(obj.annotations())) {
@@ -98,29 +129,23 @@ async fn converge(
 
     let stack_changed = status.id != Some(remote.id);
     let was_ready = conditions::is_ready(&status.conditions) && !stack_changed;
+    let ready_now = was_ready || (confirmed_ready && !stack_changed);
     let update = desired::drift(&obj.spec, &uid, &remote, was_ready);
     let updated = !update.is_empty();
     if updated {
-        remote = update_stack(obj, ctx, &creds, &update).await?;
+        remote = update_stack(obj, ctx, &creds, slug, &update).await?;
     }
     desired::record_remote(status, &remote);
 
-    if !was_ready && !ctx.grafana.stack_ready(&creds.token, remote.id).await? {
-        let since = provisioning_since(status);
-        return Ok(Outcome {
-            readiness: Readiness::not_ready(
-                Reason::StackProvisioning,
-                format!("waiting for stack {slug} to become ready"),
-            ),
-            action: requeue::after(desired::readiness_poll_delay(since)),
-        });
+    if !ready_now && !ctx.grafana.stack_ready(&creds.token, remote.id).await? {
+        return Ok(provisioning(obj, status));
     }
     if !was_ready {
         // Protection goes on only now, so that a stack that never became ready can still be
         // deleted.
         let protect = desired::protection_drift(&obj.spec, &remote);
         if !protect.is_empty() {
-            remote = update_stack(obj, ctx, &creds, &protect).await?;
+            remote = update_stack(obj, ctx, &creds, slug, &protect).await?;
             desired::record_remote(status, &remote);
         }
     }
@@ -165,15 +190,19 @@ async fn converge(
     })
 }
 
-/// Sends `update` and says so in an event.
+/// Sends `update` to the stack at `target` (its slug, or its id) and says so in an event.
 async fn update_stack(
     obj: &GrafanaStack,
     ctx: &Context,
     creds: &Credentials,
+    target: &str,
     update: &UpdateStack,
 ) -> Result<Stack, Error> {
     let slug = &obj.spec.slug;
-    let remote = ctx.grafana.update_stack(&creds.token, slug, update).await?;
+    let remote = ctx
+        .grafana
+        .update_stack(&creds.token, target, update)
+        .await?;
     ctx.org_stacks.invalidate(&remote.org_slug);
     let what = match update.delete_protection {
         Some(true) if update.is_protection_only() => "turned on delete protection of",
@@ -191,98 +220,40 @@ async fn update_stack(
     Ok(remote)
 }
 
-/// Applies `mark` to the pass's status and writes it to the API server before a grafana.com
-/// call whose effect must survive a crash right after it. The write starts from the API
-/// server's status, not the watch cache's, so nothing recorded earlier is lost.
-pub(super) async fn record_before_call(
-    ctx: &Context,
-    obj: &GrafanaStack,
-    status: &mut GrafanaStackStatus,
-    mark: impl Fn(&mut GrafanaStackStatus),
-) -> Result<(), Error> {
-    let fresh = controller::cluster::read_fresh(ctx.cluster.as_ref(), obj)
-        .await?
-        .and_then(|stack| stack.status);
-    let mut marked = fresh.clone().unwrap_or_default();
-    mark(&mut marked);
-    mark(status);
-    status::write_if_changed(ctx, obj, fresh.as_ref(), &marked).await
-}
-
-/// Reads the stack by slug; a deleted stack counts as absent. grafana.com answers 403 for a
-/// slug that another organisation owns: the create then gets the definitive 409 "That url is
-/// not available".
-async fn read_stack(
-    ctx: &Context,
-    creds: &Credentials,
-    slug: &str,
-) -> Result<Option<Stack>, Error> {
-    match ctx.grafana.get_stack(&creds.token, slug).await {
-        Ok(stack) => Ok(stack.filter(|s| !s.is_deleted())),
-        Err(err) if err.status() == Some(403) => Ok(None),
-        Err(err) => Err(err.into()),
+/// The outcome of a pass that finds the stack still provisioning.
+fn provisioning(obj: &GrafanaStack, status: &GrafanaStackStatus) -> Outcome {
+    let since = provisioning_since(status);
+    Outcome {
+        readiness: Readiness::not_ready(
+            Reason::StackProvisioning,
+            format!("waiting for stack {} to become ready", obj.spec.slug),
+        ),
+        action: requeue::after(desired::readiness_poll_delay(since)),
     }
 }
 
-/// Creates the stack; on a failure that may hide a committed create, reads it back.
-async fn create(
+/// The stack this resource created has just become ready. When protection must go on, that
+/// update, sent by id so that it reaches this very stack, is also the pass's read of it; the
+/// answer counts only if it carries this resource's ownership label.
+async fn newly_ready(
     obj: &GrafanaStack,
     ctx: &Context,
     creds: &Credentials,
+    id: u64,
     uid: &str,
-) -> Result<Stack, Error> {
-    let slug = &obj.spec.slug;
-    let request = desired::create_request(&obj.spec, uid);
-    match ctx.grafana.create_stack(&creds.token, &request).await {
-        Ok(stack) => {
-            ctx.org_stacks.invalidate(&stack.org_slug);
-            ctx.event(
-                obj,
-                EventType::Normal,
-                "Created",
-                "Create",
-                format!("created stack {slug}"),
-            )
-            .await;
-            Ok(stack)
-        }
-        Err(err) => {
-            if let Some(wait) = err.deleted_recently_wait() {
-                return Err(Error::SlugRecentlyDeleted {
-                    slug: slug.clone(),
-                    wait,
-                });
-            }
-            if err.is_slug_unavailable() {
-                return Err(Error::SlugUnavailable {
-                    slug: slug.clone(),
-                    source: Some(err),
-                });
-            }
-            let maybe_committed = err.status().is_none_or(|code| code >= 500);
-            if !maybe_committed {
-                return Err(err.into());
-            }
-            // The create may have gone through: adopt the stack only if it carries our label.
-            let readback = ctx.grafana.get_stack(&creds.token, slug).await?;
-            match readback.filter(|s| !s.is_deleted()) {
-                Some(stack) if desired::ownership(&stack, uid, false) == Ownership::Owned => {
-                    ctx.event(
-                        obj,
-                        EventType::Normal,
-                        "Created",
-                        "Create",
-                        format!(
-                            "created stack {slug} (confirmed by reading it back after an error)"
-                        ),
-                    )
-                    .await;
-                    Ok(stack)
-                }
-                _ => Err(err.into()),
-            }
-        }
+) -> Result<Option<Stack>, Error> {
+    if !obj.spec.delete_protection {
+        return Ok(None);
     }
+    let protect = UpdateStack {
+        delete_protection: Some(true),
+        ..UpdateStack::default()
+    };
+    let remote = update_stack(obj, ctx, creds, &id.to_string(), &protect).await?;
+    Ok(
+        (desired::ownership(&remote, uid, false) == Ownership::Owned && !remote.is_deleted())
+            .then_some(remote),
+    )
 }
 
 /// Lists the stack's provisioned data sources, deleting those the spec asks to remove.

@@ -122,6 +122,26 @@ pub fn steady_state_org<'a>(obj: &GrafanaStack, status: &'a GrafanaStackStatus) 
     status.org_slug.as_deref().filter(|_| steady)
 }
 
+/// Whether this pass only has to ask whether the stack this resource created is ready yet:
+/// it was created (or found) and recorded, it is provisioning, and nothing asks for more
+/// (no spec change, no restart).
+pub fn only_readiness_pending(obj: &GrafanaStack, status: &GrafanaStackStatus) -> bool {
+    status.managed
+        && status.id.is_some()
+        && status.observed_generation == obj.metadata.generation
+        && pending_restart(obj.annotations(), status).is_none()
+        && crate::controller::conditions::ready_condition(&status.conditions).is_some_and(|c| {
+            c.status == "False"
+                && c.reason == crate::controller::conditions::Reason::StackProvisioning.as_str()
+        })
+}
+
+/// Whether no create was ever attempted for this resource: then the organisation's shared
+/// stack list can stand in for reading the slug before the create.
+pub fn never_created(status: &GrafanaStackStatus) -> bool {
+    status.id.is_none() && status.create_attempted_at.is_none()
+}
+
 /// Copies the stack's identity, state and endpoints into status.
 pub fn record_remote(status: &mut GrafanaStackStatus, remote: &Stack) {
     status.id = Some(remote.id);

@@ -8,7 +8,7 @@ use std::time::Duration;
 use k8s_openapi::jiff::Timestamp;
 use kube::runtime::events::EventType;
 
-use super::{apply::record_before_call, plugins};
+use super::{plugins, record::record_before_call};
 use crate::{
     controller::{Context, Error, credentials::Credentials},
     crd::{GrafanaStack, GrafanaStackStatus, PluginStatus, StackConnections},
@@ -88,19 +88,9 @@ async fn sync_plugins(
             // Installed meanwhile, by an earlier attempt whose answer was lost: it is ours, and
             // the next read fills in its version.
             Err(err) if err.status() == Some(409) && !err.is_invalid_argument() => {}
-            Err(err) if err.status() == Some(404) || err.is_invalid_argument() => {
+            Err(err) if unknown(&err) => {
                 status.plugins.retain(|p| p.slug != step.slug);
-                return Err(Error::InvalidSpec {
-                    reason: format!(
-                        "plugin {}{}: {}",
-                        step.slug,
-                        step.version
-                            .as_deref()
-                            .map(|v| format!(" {v}"))
-                            .unwrap_or_default(),
-                        err.message().unwrap_or("grafana.com does not know it")
-                    ),
-                });
+                return Err(refused(step, &err));
             }
             Err(err) => return Err(err.into()),
         }
@@ -120,17 +110,7 @@ async fn sync_plugins(
             .await
         {
             Ok(done) => plugins::record_version(&mut status.plugins, &step.slug, &done.version),
-            Err(err) if err.status() == Some(404) || err.is_invalid_argument() => {
-                return Err(Error::InvalidSpec {
-                    reason: format!(
-                        "plugin {} {}: {}",
-                        step.slug,
-                        version.unwrap_or("latest"),
-                        err.message()
-                            .unwrap_or("grafana.com does not know this version")
-                    ),
-                });
-            }
+            Err(err) if unknown(&err) => return Err(refused(step, &err)),
             Err(err) => return Err(err.into()),
         }
         let to = version.unwrap_or("the latest version");
@@ -156,6 +136,23 @@ async fn sync_plugins(
         .await;
     }
     Ok(())
+}
+
+/// grafana.com does not know the plugin or the version: 404, or a 409 about the content.
+fn unknown(err: &crate::grafana::Error) -> bool {
+    err.status() == Some(404) || err.is_invalid_argument()
+}
+
+/// The spec asks for a plugin or version grafana.com does not know: fixed by the spec only.
+fn refused(step: &plugins::Step, err: &crate::grafana::Error) -> Error {
+    Error::InvalidSpec {
+        reason: format!(
+            "plugin {} {}: {}",
+            step.slug,
+            step.version.as_deref().unwrap_or("(latest)"),
+            err.message().unwrap_or("grafana.com does not know it")
+        ),
+    }
 }
 
 /// Adds the planned installs to status as this resource's, keeping what is recorded there.

@@ -2,9 +2,11 @@
 
 mod apply;
 mod cleanup;
+mod create;
 pub mod desired;
 mod inventory;
 mod plugins;
+mod record;
 
 use kube::runtime::controller::Action;
 
