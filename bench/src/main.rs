@@ -5,6 +5,7 @@
 mod figures;
 mod markdown;
 mod measure;
+mod plain_writes;
 mod report;
 mod scenario;
 mod sim;

@@ -86,16 +86,16 @@ pub fn render(report: &Report) -> String {
     let _ = writeln!(out, "\n## Convergence, calls and writes (medians)\n");
     let _ = writeln!(
         out,
-        "| scenario | phase | resources | wall s | lower bound s (term) | measured / bound | bound from calls made s | measured / that bound | grafana.com calls | calls / resource | duplicate creates | apiserver writes / resource | operator CPU s | operator peak RSS MiB |"
+        "| scenario | phase | resources | wall s | lower bound s (term) | measured / bound | writes term s | measured / bound without writes | bound from calls made s | measured / that bound | grafana.com calls | calls / resource | duplicate creates | apiserver writes / resource | operator CPU s | operator peak RSS MiB |"
     );
     let _ = writeln!(
         out,
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     for p in &report.medians {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {:.1} | {} {} | {} | {} | {} | {:.0} | {:.2} | {} | {:.2} | {:.1} | {:.1} |",
+            "| {} | {} | {} | {:.1} | {} {} | {} | {} | {} | {} | {} | {:.0} | {:.2} | {} | {:.2} | {:.1} | {:.1} |",
             p.scenario,
             p.phase,
             p.resources,
@@ -105,6 +105,8 @@ pub fn render(report: &Report) -> String {
                 .as_deref()
                 .map_or(String::new(), |t| format!("({t})")),
             f2(p.ratio_to_lower_bound),
+            f1(p.writes_term_seconds),
+            f2(p.ratio_to_lower_bound_without_writes),
             f1(p.lower_bound_calls_made_seconds),
             f2(p.ratio_to_lower_bound_calls_made),
             p.calls_total,

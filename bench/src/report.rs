@@ -18,6 +18,14 @@ pub struct PhaseMedians {
     pub lower_bound_seconds: Option<f64>,
     pub ratio_to_lower_bound: Option<f64>,
     pub binding_term: Option<String>,
+    /// The bound and ratio without the plain-client write term, as earlier results had them.
+    #[serde(default)]
+    pub lower_bound_without_writes_seconds: Option<f64>,
+    #[serde(default)]
+    pub ratio_to_lower_bound_without_writes: Option<f64>,
+    /// The plain-client write term alone.
+    #[serde(default)]
+    pub writes_term_seconds: Option<f64>,
     pub lower_bound_calls_made_seconds: Option<f64>,
     pub ratio_to_lower_bound_calls_made: Option<f64>,
     pub calls_total: f64,
@@ -109,6 +117,11 @@ pub fn medians(scenarios: &[Scenario], runs: &[Run]) -> Vec<PhaseMedians> {
                 binding_term: phases
                     .iter()
                     .find_map(|p| p.lower_bound.as_ref().map(|b| b.binding.clone())),
+                lower_bound_without_writes_seconds: o(&|p| {
+                    p.lower_bound.as_ref().map(|b| b.bound_without_writes_s)
+                }),
+                ratio_to_lower_bound_without_writes: o(&|p| p.ratio_to_lower_bound_without_writes),
+                writes_term_seconds: o(&|p| p.lower_bound.as_ref().map(|b| b.writes_s)),
                 lower_bound_calls_made_seconds: o(&|p| {
                     p.lower_bound_calls_made.as_ref().map(|b| b.bound_s)
                 }),

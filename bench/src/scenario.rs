@@ -14,6 +14,7 @@ use crate::{
     BoxError,
     figures::{Budget, Calls, Phase, PhaseInput, Steady},
     measure::{self, ProcStats, WriteCounts},
+    plain_writes,
     sim::{Request, Sim, SimOptions},
     wait,
     workload::{self, Item},
@@ -238,6 +239,7 @@ async fn phases(
             wall_seconds: wall.as_secs_f64(),
             writes: WriteCounts::new(),
             own_writes: items.len() as f64,
+            writes_needed: plain_writes::needed(&items, false),
             cpu_seconds: 0.0,
             operator: ProcStats::default(),
         },
@@ -271,6 +273,7 @@ async fn phases(
             wall_seconds: window.as_secs_f64(),
             writes: WriteCounts::new(),
             own_writes: 0.0,
+            writes_needed: 0,
             cpu_seconds: 0.0,
             operator: ProcStats::default(),
         },
@@ -319,6 +322,7 @@ async fn phases(
                 wall_seconds: wall.as_secs_f64(),
                 writes: WriteCounts::new(),
                 own_writes: 2.0 * churned.len() as f64,
+                writes_needed: plain_writes::needed(&churned, true),
                 cpu_seconds: 0.0,
                 operator: ProcStats::default(),
             },
@@ -334,6 +338,24 @@ async fn phases(
     }
 
     let (remote_keys, remote_stacks) = env.sim.remote_objects().await?;
+
+    // 4. The write term of the bound, measured last so that it shares the apiserver with
+    // nothing: as many plain writes as the burst needs, at the operator's concurrency.
+    let kinds = 1 + usize::from(scenario.stacks > 0 && scenario.keys > 0);
+    let concurrency = usize::from(settings.concurrency) * kinds;
+    let plain = plain_writes::measure(
+        &env.client,
+        plain_writes::needed(&items, false),
+        concurrency,
+    )
+    .await?;
+    eprintln!(
+        "{label} plain writes: {} in {:.1}s at concurrency {concurrency}",
+        plain.writes, plain.seconds
+    );
+    for phase in &mut phases {
+        phase.add_write_term(&plain);
+    }
     Ok(Run {
         scenario: scenario.name.clone(),
         run,

@@ -70,7 +70,7 @@ fn meta(name: &str) -> ObjectMeta {
     }
 }
 
-async fn create_namespace(client: &Client, name: &str) -> Result<(), BoxError> {
+pub async fn create_namespace(client: &Client, name: &str) -> Result<(), BoxError> {
     let ns = Namespace {
         metadata: meta(name),
         ..Default::default()
