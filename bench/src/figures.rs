@@ -352,9 +352,8 @@ impl Phase {
 }
 
 impl Phase {
-    /// Adds the write term, from a plain client's measured rate, to both bounds.
-    pub fn add_write_term(&mut self, plain: &crate::plain_writes::PlainWrites) {
-        let writes_s = plain.seconds_for(self.writes_needed);
+    /// Adds the write term (how long a plain client takes for `writes_needed`) to both bounds.
+    pub fn add_write_term(&mut self, writes_s: f64) {
         let wall = self.wall_seconds;
         let ratio = |b: &LowerBound| (b.bound_s > 0.0).then(|| wall / b.bound_s);
         if let Some(bound) = self.lower_bound.take() {

@@ -354,7 +354,7 @@ async fn phases(
         plain.writes, plain.seconds
     );
     for phase in &mut phases {
-        phase.add_write_term(&plain);
+        phase.add_write_term(plain.seconds_for(phase.writes_needed));
     }
     Ok(Run {
         scenario: scenario.name.clone(),
