@@ -7,6 +7,7 @@ mod markdown;
 mod measure;
 mod plain_writes;
 mod report;
+mod rotation;
 mod scenario;
 mod sim;
 mod targets;

@@ -135,6 +135,19 @@ pub fn markdown(report: &Report) -> String {
                     && t.steady_writes == 0.0
             )
         );
+        let _ = writeln!(
+            out,
+            "| rotation of 10% of the tokens: one create each, never a dead token in a Secret | {} | {} tokens: {:.2} creates per rotated token, {} dead tokens seen (worst run) | {} |",
+            t.scenario,
+            t.rotated_tokens,
+            t.rotation_creates_per_token,
+            t.rotation_dead_max,
+            verdict(
+                t.rotated_tokens > 0
+                    && t.rotation_creates_per_token == 1.0
+                    && t.rotation_dead_max == 0
+            )
+        );
     }
     let all_match = report.all_runs.iter().all(|r| {
         r.remote_keys as usize == r.expected_keys && r.remote_stacks as usize == r.expected_stacks

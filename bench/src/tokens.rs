@@ -1,6 +1,7 @@
 //! The access-policy token scenario: policies on org realms, then tokens over them, spread
 //! round-robin over the orgs. The burst measures one create per token; steady state
-//! measures the lists per org and resync interval that keep every token checked.
+//! measures the lists per org and resync interval that keep every token checked; then every
+//! tenth token rotates (see `rotation`).
 
 use std::{
     collections::HashSet,
@@ -21,6 +22,7 @@ use serde_json::json;
 use crate::{
     BoxError,
     measure::{self, ProcStats, median},
+    rotation::{self, Rotation},
     scenario::{Env, Settings},
     sim::Request,
     wait::ready,
@@ -67,6 +69,9 @@ pub struct TokenRun {
     pub token_lists_by_interval: Vec<u64>,
     pub peak_rss_mib: f64,
     pub cpu_seconds: f64,
+    /// Every tenth token rotated after steady state.
+    #[serde(default)]
+    pub rotation: Rotation,
 }
 
 pub fn scenarios(quick: bool) -> Vec<TokenScenario> {
@@ -127,11 +132,15 @@ fn token(
     orgs: usize,
 ) -> Result<(String, GrafanaCloudAccessPolicyToken), BoxError> {
     let policy = j % policies;
+    let mut spec = json!({"policyRef": format!("policy-{policy}")});
+    if let (Some(extra), Some(fields)) = (rotation::spec_extra(j), spec.as_object_mut()) {
+        fields.extend(extra.as_object().cloned().unwrap_or_default());
+    }
     let obj = serde_json::from_value(json!({
         "apiVersion": "grafanacloud.operator.dev/v1alpha1",
         "kind": "GrafanaCloudAccessPolicyToken",
         "metadata": meta(&format!("token-{j}")),
-        "spec": {"policyRef": format!("policy-{policy}")},
+        "spec": spec,
     }))?;
     Ok((namespace(policy % orgs), obj))
 }
@@ -306,6 +315,11 @@ async fn phases(
     let steady = env.sim.requests_after(seq).await?;
     let stats: ProcStats = env.stats()?;
     eprintln!("{label} steady: {} calls", steady.len());
+    let rotation = rotation::run(env, scenario.tokens, scenario.policies, orgs, timeout).await?;
+    eprintln!(
+        "{label} rotation: {} tokens in {:.1}s, {} creates, {} of {} checks found a dead token",
+        rotation.tokens, rotation.seconds, rotation.creates, rotation.dead, rotation.checks
+    );
     Ok(TokenRun {
         scenario: scenario.name.clone(),
         run: 0,
@@ -330,6 +344,7 @@ async fn phases(
         ),
         peak_rss_mib: stats.peak_rss_mib,
         cpu_seconds: stats.cpu_seconds - cpu_before,
+        rotation,
     })
 }
 
@@ -353,6 +368,16 @@ pub struct TokenMedians {
     pub policy_lists_per_org_per_interval: f64,
     pub steady_writes: f64,
     pub peak_rss_mib: f64,
+    /// Rotation of every tenth token: tokens, seconds, creates per rotated token, and dead
+    /// tokens seen in a Secret (worst run).
+    #[serde(default)]
+    pub rotated_tokens: usize,
+    #[serde(default)]
+    pub rotation_seconds: f64,
+    #[serde(default)]
+    pub rotation_creates_per_token: f64,
+    #[serde(default)]
+    pub rotation_dead_max: u64,
 }
 
 pub fn medians(scenarios: &[TokenScenario], runs: &[TokenRun]) -> Vec<TokenMedians> {
@@ -384,6 +409,12 @@ pub fn medians(scenarios: &[TokenScenario], runs: &[TokenRun]) -> Vec<TokenMedia
                 policy_lists_per_org_per_interval: m(&|r| per_org_interval(r, r.policy_lists)),
                 steady_writes: m(&|r| r.steady_writes as f64),
                 peak_rss_mib: m(&|r| r.peak_rss_mib),
+                rotated_tokens: of.first().map_or(0, |r| r.rotation.tokens),
+                rotation_seconds: m(&|r| r.rotation.seconds),
+                rotation_creates_per_token: m(&|r| {
+                    r.rotation.creates as f64 / r.rotation.tokens.max(1) as f64
+                }),
+                rotation_dead_max: of.iter().map(|r| r.rotation.dead).max().unwrap_or(0),
             }
         })
         .collect()
@@ -425,6 +456,26 @@ pub fn markdown(medians: &[TokenMedians]) -> String {
             m.policy_lists_per_org_per_interval,
             m.steady_writes,
             m.peak_rss_mib
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nRotation: after steady state, every tenth token is made due at once; each Secret's token is tried against grafana.com every 250 ms until all hold their new one.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| scenario | tokens rotated | all switched | creates / rotated token | dead tokens seen in a Secret (worst run) |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|");
+    for m in medians {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.1} s | {:.2} | {} |",
+            m.scenario,
+            m.rotated_tokens,
+            m.rotation_seconds,
+            m.rotation_creates_per_token,
+            m.rotation_dead_max
         );
     }
     out
