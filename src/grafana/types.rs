@@ -153,6 +153,14 @@ pub struct UpdateStack {
 }
 
 impl UpdateStack {
+    /// An update that sets delete protection and nothing else.
+    pub fn protection(on: bool) -> Self {
+        Self {
+            delete_protection: Some(on),
+            ..Self::default()
+        }
+    }
+
     /// Whether the update would change nothing.
     pub fn is_empty(&self) -> bool {
         self == &Self::default()
@@ -160,12 +168,8 @@ impl UpdateStack {
 
     /// Whether the update changes delete protection and nothing else.
     pub fn is_protection_only(&self) -> bool {
-        self.delete_protection.is_some()
-            && Self {
-                delete_protection: None,
-                ..self.clone()
-            }
-            .is_empty()
+        self.delete_protection
+            .is_some_and(|on| *self == Self::protection(on))
     }
 }
 

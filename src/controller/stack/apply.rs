@@ -67,14 +67,7 @@ async fn converge(
         (Some(stack), _) => Some(stack.clone()),
         (None, Some(org)) => {
             let max_age = resync_interval(obj, ctx);
-            let stacks = ctx
-                .org_stacks
-                .get(org, max_age, || ctx.grafana.list_stacks(&creds.token, org))
-                .await?;
-            stacks
-                .iter()
-                .find(|s| s.slug == *slug && !s.is_deleted())
-                .cloned()
+            create::listed(&ctx.org_stacks, ctx, &creds, org, slug, max_age).await?
         }
         (None, None) => None,
     };
@@ -245,10 +238,7 @@ async fn newly_ready(
     if !obj.spec.delete_protection {
         return Ok(None);
     }
-    let protect = UpdateStack {
-        delete_protection: Some(true),
-        ..UpdateStack::default()
-    };
+    let protect = UpdateStack::protection(true);
     let remote = update_stack(obj, ctx, creds, &id.to_string(), &protect).await?;
     Ok(
         (desired::ownership(&remote, uid, false) == Ownership::Owned && !remote.is_deleted())

@@ -107,10 +107,7 @@ async fn delete_remote(obj: &GrafanaStack, ctx: &Context) -> Result<(), Error> {
     if remote.is_delete_protected() {
         // Protection guards against deletes from elsewhere; deleting this resource with
         // `Delete` is the user asking for the stack to go.
-        let lift = UpdateStack {
-            delete_protection: Some(false),
-            ..UpdateStack::default()
-        };
+        let lift = UpdateStack::protection(false);
         ctx.grafana.update_stack(&creds.token, slug, &lift).await?;
         ctx.event(
             obj,

@@ -7,7 +7,7 @@ use kube::runtime::events::EventType;
 
 use super::desired::{self, Ownership};
 use crate::{
-    controller::{Context, Error, credentials::Credentials},
+    controller::{Context, Error, credentials::Credentials, snapshot::SnapshotCache},
     crd::GrafanaStack,
     grafana::Stack,
 };
@@ -23,13 +23,33 @@ pub async fn listed_before_create(
     resync: Duration,
 ) -> Result<Option<Stack>, Error> {
     let max_age = resync.min(LIST_BEFORE_CREATE_MAX_AGE);
-    let stacks = ctx
-        .org_stacks_before_create
+    listed(
+        &ctx.org_stacks_before_create,
+        ctx,
+        creds,
+        org,
+        &obj.spec.slug,
+        max_age,
+    )
+    .await
+}
+
+/// The live stack `slug` in `org`'s stack list from `cache`, fetched when older than
+/// `max_age`.
+pub async fn listed(
+    cache: &SnapshotCache<Vec<Stack>>,
+    ctx: &Context,
+    creds: &Credentials,
+    org: &str,
+    slug: &str,
+    max_age: Duration,
+) -> Result<Option<Stack>, Error> {
+    let stacks = cache
         .get(org, max_age, || ctx.grafana.list_stacks(&creds.token, org))
         .await?;
     Ok(stacks
         .iter()
-        .find(|s| s.slug == obj.spec.slug && !s.is_deleted())
+        .find(|s| s.slug == slug && !s.is_deleted())
         .cloned())
 }
 

@@ -54,18 +54,18 @@ pub fn drift(spec: &GrafanaStackSpec, uid: &str, remote: &Stack, ready: bool) ->
             .url
             .clone()
             .filter(|url| url.trim_end_matches('/') != remote.url.trim_end_matches('/')),
-        delete_protection: ready
-            .then_some(spec.delete_protection)
-            .filter(|&protect| protect != remote.is_delete_protected()),
+        delete_protection: protection_drift(spec, remote)
+            .delete_protection
+            .filter(|_| ready),
     }
 }
 
 /// The update that brings delete protection in line with spec, once the stack is ready.
 pub fn protection_drift(spec: &GrafanaStackSpec, remote: &Stack) -> UpdateStack {
-    UpdateStack {
-        delete_protection: Some(spec.delete_protection)
-            .filter(|&protect| protect != remote.is_delete_protected()),
-        ..UpdateStack::default()
+    if spec.delete_protection == remote.is_delete_protected() {
+        UpdateStack::default()
+    } else {
+        UpdateStack::protection(spec.delete_protection)
     }
 }
 
