@@ -8,7 +8,7 @@ mod e2e;
 
 use std::collections::BTreeSet;
 
-use e2e::{Env, is_ready, logged_addr};
+use e2e::{Env, is_ready};
 use grafana_cloud_operator::crd::{
     GrafanaCloudAccessPolicy, GrafanaCloudAccessPolicyToken, GrafanaStack,
 };
@@ -93,14 +93,7 @@ async fn every_metric_the_dashboard_and_rules_use_is_on_a_real_scrape() {
     env.wait_for(&tokens, "push", "step 2: the token is Ready", is_ready)
         .await;
 
-    let addr = logged_addr(&env.operator_log(), "metrics_addr")
-        .expect("the operator logs its metrics address");
-    let text = reqwest::get(format!("http://{addr}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = env.scrape_metrics().await;
     let exported = scraped(&text);
     let used = used_metrics();
     assert!(

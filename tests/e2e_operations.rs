@@ -103,14 +103,7 @@ async fn metrics_describe_reconciles_requests_and_readiness() {
     api.create(&PostParams::default(), &broken).await.unwrap();
     env.wait_for(&api, "seen", "Ready", is_ready).await;
 
-    let addr = logged_addr(&env.operator_log(), "metrics_addr")
-        .expect("the operator logs its metrics address");
-    let text = reqwest::get(format!("http://{addr}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = env.scrape_metrics().await;
     for expected in [
         r#"grafana_cloud_operator_reconciles_total{kind="GrafanaStack"}"#,
         r#"grafana_cloud_operator_reconcile_failures_total{kind="GrafanaStack",category="credentials"}"#,

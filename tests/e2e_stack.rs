@@ -207,15 +207,9 @@ async fn adoption_is_explicit_and_retain_keeps_the_stack() {
     let env = Env::start().await;
     let ns = env.namespace("team-b").await;
     // Someone in the same org created the stack by hand.
-    let http = reqwest::Client::new();
-    let created = http
-        .post(format!("{}/instances", env.sim.base_url()))
-        .bearer_auth(ORG_TOKEN)
-        .json(&json!({"name": "handmade", "slug": "handmade", "description": "by hand"}))
-        .send()
-        .await
-        .unwrap();
-    assert!(created.status().is_success());
+    let body = json!({"name": "handmade", "slug": "handmade", "description": "by hand"});
+    env.by_hand("create a stack by hand", "/instances", body)
+        .await;
 
     let api: Api<GrafanaStack> = env.api(&ns);
     create(

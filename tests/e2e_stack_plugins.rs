@@ -7,7 +7,7 @@
 
 mod e2e;
 
-use e2e::{Env, ORG_TOKEN, Options, has_reason, is_ready, ready_message};
+use e2e::{Env, Options, has_reason, is_ready, ready_message};
 use grafana_cloud_operator::crd::{GrafanaStack, PluginStatus};
 use grafana_cloud_simulator::templates::{CONNECTIONS, PLUGINS};
 use kube::{
@@ -48,14 +48,10 @@ async fn set_plugins(api: &Api<GrafanaStack>, plugins: serde_json::Value) {
 }
 
 async fn install_by_hand(env: &Env, stack: &str, plugin: &str, version: &str) {
-    let reply = reqwest::Client::new()
-        .post(format!("{}/instances/{stack}/plugins", env.sim.base_url()))
-        .bearer_auth(ORG_TOKEN)
-        .json(&json!({"plugin": plugin, "version": version}))
-        .send()
-        .await
-        .unwrap();
-    assert!(reply.status().is_success(), "install {plugin} by hand");
+    let body = json!({"plugin": plugin, "version": version});
+    let what = format!("install {plugin} by hand");
+    env.by_hand(&what, &format!("/instances/{stack}/plugins"), body)
+        .await;
 }
 
 #[tokio::test]

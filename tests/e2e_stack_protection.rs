@@ -10,7 +10,7 @@ mod e2e;
 
 use std::time::Duration;
 
-use e2e::{Env, ORG_TOKEN, Options, data, has_reason, is_ready};
+use e2e::{Env, Options, data, has_reason, is_ready};
 use grafana_cloud_operator::crd::{
     DeletionPolicy, GrafanaCloudAccessPolicy, GrafanaCloudAccessPolicyToken, GrafanaStack,
 };
@@ -26,14 +26,13 @@ fn protected(env: &Env, slug: &str) -> bool {
 }
 
 async fn protect_by_hand(env: &Env, slug: &str, on: bool) {
-    let reply = reqwest::Client::new()
-        .post(format!("{}/instances/{slug}", env.sim.base_url()))
-        .bearer_auth(ORG_TOKEN)
-        .json(&json!({"deleteProtection": on}))
-        .send()
-        .await
-        .unwrap();
-    assert!(reply.status().is_success());
+    let body = json!({"deleteProtection": on});
+    env.by_hand(
+        "set protection by hand",
+        &format!("/instances/{slug}"),
+        body,
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -333,6 +333,32 @@ impl Env {
         .await;
     }
 
+    /// POSTs `body` to `path` of the simulator's grafana.com API as the test org, as someone
+    /// working by hand would; panics unless grafana.com accepts it.
+    pub async fn by_hand(&self, what: &str, path: &str, body: serde_json::Value) {
+        let reply = reqwest::Client::new()
+            .post(format!("{}{path}", self.sim.base_url()))
+            .bearer_auth(ORG_TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert!(reply.status().is_success(), "{what}: {}", reply.status());
+    }
+
+    /// The operator's `/metrics` page, at the address it logged.
+    pub async fn scrape_metrics(&self) -> String {
+        let addr = logged_addr(&self.operator_log(), "metrics_addr")
+            .expect("the operator logs its metrics address");
+        reqwest::get(format!("http://{addr}/metrics"))
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .expect("scrape /metrics")
+            .text()
+            .await
+            .expect("read /metrics")
+    }
+
     /// Whether the simulator holds no live stack with this slug (deleted stacks read as
     /// `status: deleted` until the simulator forgets them).
     pub fn stack_deleted_remotely(&self, slug: &str) -> bool {

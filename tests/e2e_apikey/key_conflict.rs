@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::{
     KEY, KEYS,
-    e2e::{Env, ORG, ORG_TOKEN},
+    e2e::{Env, ORG},
     events_with_reason, has_reason, is_ready, key,
 };
 
@@ -31,14 +31,13 @@ async fn a_same_named_key_made_by_hand_is_a_conflict_and_stays() {
     env.wait_for(&api, "first", "Ready", is_ready).await;
 
     // Someone creates a key by hand; the shared list does not know it yet.
-    let made = reqwest::Client::new()
-        .post(format!("{}/orgs/{ORG}/api-keys", env.sim.base_url()))
-        .bearer_auth(ORG_TOKEN)
-        .json(&json!({"name": "handmade", "role": "Admin"}))
-        .send()
-        .await
-        .unwrap();
-    assert!(made.status().is_success());
+    let body = json!({"name": "handmade", "role": "Admin"});
+    env.by_hand(
+        "create a key by hand",
+        &format!("/orgs/{ORG}/api-keys"),
+        body,
+    )
+    .await;
     api.create(
         &PostParams::default(),
         &key("second", json!({"role": "Viewer", "name": "handmade"})),
@@ -95,16 +94,14 @@ async fn many_conflicts_at_once_never_touch_the_hand_made_keys() {
     .unwrap();
     env.wait_for(&api, "filler", "Ready", is_ready).await;
 
-    let http = reqwest::Client::new();
     for i in 0..COUNT {
-        let made = http
-            .post(format!("{}/orgs/{ORG}/api-keys", env.sim.base_url()))
-            .bearer_auth(ORG_TOKEN)
-            .json(&json!({"name": format!("manual-{i}"), "role": "Admin"}))
-            .send()
-            .await
-            .unwrap();
-        assert!(made.status().is_success());
+        let body = json!({"name": format!("manual-{i}"), "role": "Admin"});
+        env.by_hand(
+            "create a key by hand",
+            &format!("/orgs/{ORG}/api-keys"),
+            body,
+        )
+        .await;
     }
     for i in 0..COUNT {
         api.create(
