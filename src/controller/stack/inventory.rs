@@ -183,3 +183,32 @@ pub fn connections_status(c: Connections) -> StackConnections {
         app_platform_url: keep(c.app_platform.and_then(|a| a.url)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connections_keep_only_sane_urls() {
+        let kept = connections_status(Connections {
+            otlp_http_url: Some("https://otlp.example/otlp".into()),
+            influx_url: Some(format!("https://{}", "a".repeat(MAX_URL_LEN))),
+            oncall_api_url: Some("https://oncall.example\n/x".into()),
+            synthetic_monitoring_api_url: Some(String::new()),
+            app_platform: Some(crate::grafana::AppPlatform {
+                url: Some("https://apps.example".into()),
+            }),
+        });
+        assert_eq!(
+            kept.otlp_http_url.as_deref(),
+            Some("https://otlp.example/otlp")
+        );
+        assert_eq!(kept.influx_url, None, "over 2 KiB");
+        assert_eq!(kept.oncall_api_url, None, "a control character");
+        assert_eq!(kept.synthetic_monitoring_api_url, None, "empty");
+        assert_eq!(
+            kept.app_platform_url.as_deref(),
+            Some("https://apps.example")
+        );
+    }
+}

@@ -118,3 +118,21 @@ fn settled_only_when_status_accounts_for_the_spec_and_nothing_more() {
     );
     assert!(settled(&[], &[]));
 }
+
+#[test]
+fn versions_from_grafana_com_are_bounded() {
+    let long = "1".repeat(MAX_VERSION_LEN + 1);
+    let plan = plan(&[want("clock", None)], &[], &[have("clock", &long, &long)]);
+    assert_eq!(
+        plan.status[0].version, None,
+        "an overlong version is not recorded"
+    );
+    let mut status = vec![ours("clock", "2.1.3")];
+    record_version(&mut status, "clock", &long);
+    assert_eq!(status[0].version, None);
+    record_version(&mut status, "clock", &"1".repeat(MAX_VERSION_LEN));
+    assert_eq!(
+        status[0].version.as_deref().map(str::len),
+        Some(MAX_VERSION_LEN)
+    );
+}
