@@ -270,8 +270,10 @@ async fn a_same_named_key_someone_else_made_is_left_alone() {
     assert_eq!(env.sim.control().org_keys(ORG)[0].role, "Viewer");
 }
 
+/// The first pass makes no dry run: its key is revoked when the Secret is refused. Every
+/// retry after that refusal dry-runs first, and creates nothing while the refusal lasts.
 #[tokio::test]
-async fn a_refused_secret_creates_no_key() {
+async fn a_refused_secret_leaves_no_key_and_its_retries_create_none() {
     let env = env().await;
     env.cluster
         .refuse_writes("Secret", 403, "admission webhook denied the request");
@@ -280,7 +282,15 @@ async fn a_refused_secret_creates_no_key() {
     assert_eq!(env.ready_reason("metrics"), "SecretRejected");
     assert!(
         env.sim.control().org_keys(ORG).is_empty(),
-        "a key was created"
+        "first pass: the key whose Secret was refused is still live"
+    );
+    assert_eq!(env.sim.control().count("POST", KEYS), 1);
+    env.pass("metrics").await.unwrap_err();
+    assert_eq!(env.ready_reason("metrics"), "SecretRejected");
+    assert_eq!(
+        env.sim.control().count("POST", KEYS),
+        1,
+        "retry: a key was created while the Secret is still refused"
     );
 }
 

@@ -1,17 +1,25 @@
 //! The Secret a key or token resource writes: what is known about it before any grafana.com
 //! call, the checks made before a create (templates, a server-side dry run), and the one
 //! write that stores the token. Shared by every kind that hands out a token.
+//!
+//! A token that can be revoked is created without a dry run while the API server has never
+//! refused its Secret: the dry run would be one more write per resource for nothing, and a
+//! refused write revokes the new token at once. After a refusal, every retry starts with the
+//! dry run, so a Secret that stays refused costs no further token.
 
 use crate::{
     controller::{
         Context, Error, cluster,
+        conditions::{self, Reason},
         secret::{self, KeyRecord, Layout, Material, StackFacts, Target},
     },
     crd::SecretTemplate,
     grafana::Token,
 };
 use k8s_openapi::{
-    api::core::v1::Secret, apimachinery::pkg::apis::meta::v1::OwnerReference, jiff::Timestamp,
+    api::core::v1::Secret,
+    apimachinery::pkg::apis::meta::v1::{Condition, OwnerReference},
+    jiff::Timestamp,
 };
 
 /// The Secret `name` in `namespace` as the resource with `uid` sees it, read from the API
@@ -51,6 +59,14 @@ pub struct Prepared {
     pub owned: Option<Secret>,
     /// The resource's templates for the Secret.
     pub template: SecretTemplate,
+    /// The resource's last pass ended with the API server refusing this Secret.
+    pub refused_before: bool,
+}
+
+/// Whether `conditions` say that the last Secret write was refused.
+pub fn refused_before(conditions: &[Condition]) -> bool {
+    conditions::ready_condition(conditions)
+        .is_some_and(|c| c.reason == Reason::SecretRejected.as_str())
 }
 
 /// A stand-in for a token not created yet, as long as real ones, for checks made before the
@@ -122,6 +138,22 @@ impl Prepared {
         self.submit(ctx, desired, true).await.map(|_| ())
     }
 
+    /// The dry run before creating a token that can be revoked: made only after the API
+    /// server refused this Secret before (see the module's docs).
+    pub async fn dry_run_after_refusal(
+        &self,
+        ctx: &Context,
+        org_slug: &str,
+        stack: Option<&StackFacts>,
+        key_name: &str,
+        layout: Layout<'_>,
+    ) -> Result<(), Error> {
+        match self.refused_before {
+            true => self.dry_run(ctx, org_slug, stack, key_name, layout).await,
+            false => Ok(()),
+        }
+    }
+
     /// The Secret to write, and the template error if the templates failed (the default
     /// keys are written all the same).
     fn desired(&self, material: &Material<'_>) -> (Secret, Option<secret::TemplateError>) {
@@ -166,18 +198,25 @@ impl Prepared {
         }
         let cluster = ctx.cluster.as_ref();
         let written = match &self.owned {
-            Some(current) if secret::up_to_date(current, &desired) => Ok(SecretWrite::Unchanged),
+            Some(current) if secret::up_to_date(current, &desired) => {
+                return Ok(SecretWrite::Unchanged);
+            }
             Some(current) => {
                 desired.metadata.resource_version = current.metadata.resource_version.clone();
                 cluster::replace(cluster, &desired, dry_run)
                     .await
-                    .map(|()| SecretWrite::Updated)
+                    .map(|version| (SecretWrite::Updated, version))
             }
             None => cluster::create(cluster, &desired, dry_run)
                 .await
-                .map(|()| SecretWrite::Created),
+                .map(|version| (SecretWrite::Created, version)),
         };
-        written.map_err(|source| secret_write_error(&self.namespace, &self.name, &desired, source))
+        let (written, version) = written
+            .map_err(|source| secret_write_error(&self.namespace, &self.name, &desired, source))?;
+        if !dry_run {
+            ctx.own_writes.wrote(&self.namespace, &self.name, version);
+        }
+        Ok(written)
     }
 }
 

@@ -37,8 +37,9 @@ async fn no_more_secrets(env: &Env, ns: &str) {
 }
 
 /// Steps: a quota refuses the Secret → both an org key and a stack key say SecretRejected
-/// with the API server's words and create nothing at grafana.com; the quota goes → both get
-/// Ready with exactly one key each.
+/// with the API server's words; the stack key (which cannot be revoked) creates nothing, the
+/// org key's first attempt creates one key and deletes it at once, and the retries that
+/// follow create none; the quota goes → both get Ready with one live key each.
 #[tokio::test]
 async fn a_refused_secret_creates_no_key_and_says_what_refused_it() {
     let env = Env::start().await;
@@ -83,12 +84,22 @@ async fn a_refused_secret_creates_no_key_and_says_what_refused_it() {
             ready_message(&refused)
         );
     }
+    env.eventually(
+        "step 2: the org key created before the first refusal is deleted again",
+        || env.sim.control().count("DELETE", support::KEY) == 1,
+    )
+    .await;
     // Positive signal seen (both refused); retries happen meanwhile, and none may create.
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!(
         env.sim.control().count("POST", KEYS),
-        0,
-        "step 2: an org key was created for a Secret that was refused"
+        1,
+        "step 2: an org key's retry created a key for a Secret still refused (only the \
+         first attempt may)"
+    );
+    assert!(
+        live_org_token(&env, "quota-org").is_none(),
+        "step 2: a key is live while its Secret is refused"
     );
     assert_eq!(
         env.sim.control().count("POST", STACK_KEYS),
@@ -111,7 +122,11 @@ async fn a_refused_secret_creates_no_key_and_says_what_refused_it() {
         )
         .await;
     }
-    assert_eq!(env.sim.control().count("POST", KEYS), 1);
+    assert_eq!(
+        env.sim.control().count("POST", KEYS),
+        2,
+        "step 3: one org key for the refused attempt, one once the quota is gone"
+    );
     assert_eq!(env.sim.control().count("POST", STACK_KEYS), 1);
     assert!(live_org_token(&env, "quota-org").is_some());
     env.assert_no_token_leaked().await;

@@ -119,6 +119,10 @@ async fn converge(
             })?,
         owned,
         template: obj.spec.secret_template.clone().unwrap_or_default(),
+        refused_before: obj
+            .status
+            .as_ref()
+            .is_some_and(|s| secret_write::refused_before(&s.conditions)),
     };
     let outcome = match (kind, stack) {
         (KeyKind::Org, stack) => {

@@ -201,9 +201,10 @@ pub(super) async fn converge(
             if let Some(waiting) = outcome::namespace_terminating(ctx, &prepared.namespace).await {
                 return Ok(waiting);
             }
-            // A Secret the API server would refuse costs no key, and no claim.
+            // After a refusal, a Secret the API server would still refuse costs no key,
+            // and no claim; a first refusal revokes the key it cost (below).
             prepared
-                .dry_run(ctx, &org, stack.as_ref(), &name, Layout::OrgKey)
+                .dry_run_after_refusal(ctx, &org, stack.as_ref(), &name, Layout::OrgKey)
                 .await?;
             let delete_first = matches!(plan, OrgPlan::Recreate { delete_first: true });
             let mut recreated = plan != OrgPlan::Create;

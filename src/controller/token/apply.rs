@@ -94,6 +94,7 @@ async fn converge<K: TokenKind>(
             })?,
         owned,
         template: obj.secret_template().cloned().unwrap_or_default(),
+        refused_before: secret_write::refused_before(&status.conditions),
     };
     let base = desired::base_name(obj);
     prepared.check_template(issuer.org(), stack.as_ref(), &base, issuer.layout())?;

@@ -48,9 +48,10 @@ pub async fn issue<K: TokenKind>(
         timing,
     } = *job;
     let layout = issuer.layout();
-    // A Secret the API server would refuse costs no token.
+    // After a refusal, a Secret the API server would still refuse costs no token; a first
+    // refusal deletes the token it cost (below).
     prepared
-        .dry_run(ctx, issuer.org(), stack, base, layout)
+        .dry_run_after_refusal(ctx, issuer.org(), stack, base, layout)
         .await?;
     // `status` started from what the API server held at the start of the pass (see
     // `apply`), so the last claimed serial and pending name are read from it.
