@@ -267,26 +267,43 @@ fn key_of<K: Resource<DynamicType = ()>>(obj: &K) -> ObjectKey {
     ObjectKey::of::<K>(obj.meta().namespace.as_deref(), &obj.name_any())
 }
 
-/// Creates `obj`; the API server's error is returned as is.
-pub async fn create<K>(cluster: &dyn Cluster, obj: &K, dry_run: bool) -> Result<(), kube::Error>
+/// Creates `obj` and returns the resourceVersion it got; the API server's error is returned
+/// as is.
+pub async fn create<K>(
+    cluster: &dyn Cluster,
+    obj: &K,
+    dry_run: bool,
+) -> Result<Option<String>, kube::Error>
 where
     K: Resource<DynamicType = ()> + Serialize,
 {
     cluster
         .create(&key_of(obj), json(obj)?, dry_run)
         .await
-        .map(|_| ())
+        .map(|written| resource_version(&written))
 }
 
-/// Replaces `obj` (guarded by its resourceVersion); the API server's error is returned as is.
-pub async fn replace<K>(cluster: &dyn Cluster, obj: &K, dry_run: bool) -> Result<(), kube::Error>
+/// Replaces `obj` (guarded by its resourceVersion) and returns the resourceVersion it got;
+/// the API server's error is returned as is.
+pub async fn replace<K>(
+    cluster: &dyn Cluster,
+    obj: &K,
+    dry_run: bool,
+) -> Result<Option<String>, kube::Error>
 where
     K: Resource<DynamicType = ()> + Serialize,
 {
     cluster
         .replace(&key_of(obj), json(obj)?, dry_run)
         .await
-        .map(|_| ())
+        .map(|written| resource_version(&written))
+}
+
+fn resource_version(written: &Value) -> Option<String> {
+    written
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .map(str::to_string)
 }
 
 /// Deletes the `K` named `name`; one that is already gone counts as deleted.

@@ -27,6 +27,7 @@ use super::{
     cluster::Cluster,
     conditions::{Readiness, Reason, ready_condition},
     credentials::{Credentials, DefaultCredentials},
+    echo::OwnWrites,
     snapshot::SnapshotCache,
 };
 
@@ -72,6 +73,8 @@ pub struct Context {
     pub stack_accounts: SnapshotCache<Vec<ServiceAccount>>,
     /// Steady-state list of each service account's tokens, by `<org>/<stack slug>/<id>`.
     pub account_tokens: SnapshotCache<Vec<AccountToken>>,
+    /// The Secrets this process wrote, so that their echoes wake no owner.
+    pub own_writes: Arc<OwnWrites>,
     failures: Mutex<HashMap<String, u32>>,
     /// The last token read from each credentials Secret, by (namespace, name, key). Memory
     /// only: it lets cleanups finish after a namespace deletion removed the Secret first.
@@ -99,6 +102,7 @@ impl Context {
             policy_configs: SnapshotCache::default(),
             stack_accounts: SnapshotCache::default(),
             account_tokens: SnapshotCache::default(),
+            own_writes: Arc::default(),
             failures: Mutex::default(),
             remembered: Mutex::default(),
         })

@@ -32,6 +32,10 @@ pub trait ManagedKind:
     /// every Secret in scope: that object wakes them.
     const WATCHES_CREDENTIALS: bool = true;
 
+    /// Whether the kind writes Secrets it owns (a token), whose changes and deletion by
+    /// anyone else wake their owner.
+    const OWNS_SECRETS: bool = false;
+
     /// The credentials Secret the resource names, if any (the operator's default otherwise).
     fn credentials(&self) -> Option<&CredentialsRef>;
 
@@ -42,8 +46,8 @@ pub trait ManagedKind:
     /// succeeds.
     fn cleanup(obj: &Self, ctx: &Context) -> impl Future<Output = Result<Action, Error>> + Send;
 
-    /// Adds the kind's own watches (the Secrets it writes, the objects it references) to a
-    /// controller that already follows spec changes and credentials Secrets.
+    /// Adds the kind's own watches (the objects it references) to a controller that already
+    /// follows spec changes, credentials Secrets and owned Secrets.
     fn watches(
         controller: Controller<Self>,
         _kube: &Client,

@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod conditions;
 mod context;
 pub mod credentials;
+pub mod echo;
 pub mod error;
 pub mod kind;
 pub mod policy;

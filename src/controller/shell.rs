@@ -67,6 +67,12 @@ pub async fn run<K: ManagedKind>(
     let controller = Controller::for_stream(changes, store.clone())
         .with_config(controller::Config::default().concurrency(ctx.config.concurrency));
     let controller = K::watches(controller, &kube, scope.as_deref(), &store);
+    let controller = match K::OWNS_SECRETS {
+        true => {
+            super::watch::owned_secrets(controller, &kube, scope.as_deref(), ctx.own_writes.clone())
+        }
+        false => controller,
+    };
     let controller = match K::WATCHES_CREDENTIALS {
         true => super::watch::watch_credentials(
             controller,

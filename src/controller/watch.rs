@@ -1,21 +1,43 @@
-//! Maps changes of credentials Secrets back to the resources that use them (SPEC §2).
+//! Maps changes of credentials Secrets back to the resources that use them (SPEC §2), and
+//! changes of the Secrets a kind writes back to their owners.
 //!
 //! Secrets are watched metadata-only and never cached: each change is matched against the
 //! controller's own store of resources, so the operator's memory does not grow with the
 //! number of Secrets in the cluster.
 
+use std::sync::Arc;
+
+use futures::{TryStreamExt, future};
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
     Api, Client, ResourceExt,
     core::PartialObjectMeta,
     runtime::{
-        Controller,
+        Controller, WatchStreamExt,
         reflector::{ObjectRef, Store},
         watcher,
     },
 };
 
-use super::{credentials::DefaultCredentials, kind::ManagedKind};
+use super::{credentials::DefaultCredentials, echo::OwnWrites, kind::ManagedKind};
+use crate::crd::{MANAGED_BY_LABEL, MANAGED_BY_VALUE};
+
+/// Wakes the owner of a Secret the operator writes (by the managed-by label) when the Secret
+/// changes or goes, except for the echo of the operator's own write (see [`OwnWrites`]).
+pub fn owned_secrets<K: ManagedKind>(
+    controller: Controller<K>,
+    client: &Client,
+    scope: Option<&str>,
+    own_writes: Arc<OwnWrites>,
+) -> Controller<K> {
+    let api: Api<PartialObjectMeta<Secret>> = super::scoped_api(client, scope);
+    let managed = format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}");
+    let changes = watcher(api, watcher::Config::default().labels(&managed))
+        .default_backoff()
+        .touched_objects()
+        .try_filter(move |secret| future::ready(!own_writes.is_echo(secret)));
+    controller.owns_stream(changes)
+}
 
 /// The resources in `store` whose token comes from `secret`: those naming it in their own
 /// namespace, and, when it is the default credentials Secret, those without credentials.

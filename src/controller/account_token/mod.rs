@@ -6,7 +6,6 @@ mod issuer;
 
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Secret;
 use kube::{
     Api, Client, ResourceExt,
     runtime::{Controller, controller::Action, reflector::Store, watcher},
@@ -14,8 +13,7 @@ use kube::{
 
 use crate::crd::{
     CredentialsRef, DeletionPolicy, GrafanaStack, GrafanaStackServiceAccount,
-    GrafanaStackServiceAccountToken, MANAGED_BY_LABEL, MANAGED_BY_VALUE, SecretTemplate,
-    TokenRotation, TokenStatus,
+    GrafanaStackServiceAccountToken, SecretTemplate, TokenRotation, TokenStatus,
 };
 
 use super::{
@@ -73,6 +71,7 @@ impl TokenKind for GrafanaStackServiceAccountToken {
 
 impl ManagedKind for GrafanaStackServiceAccountToken {
     const KIND: &'static str = "GrafanaStackServiceAccountToken";
+    const OWNS_SECRETS: bool = true;
     const WATCHES_CREDENTIALS: bool = false;
 
     /// Tokens use their account's credentials, so they name none themselves.
@@ -88,21 +87,18 @@ impl ManagedKind for GrafanaStackServiceAccountToken {
         token::cleanup(obj, ctx).await
     }
 
-    /// The Secrets it writes, its account, and the GrafanaStacks of its namespace (the
-    /// Secret carries the stack's URL).
+    /// Its account, and the GrafanaStacks of its namespace (the Secret carries the stack's
+    /// URL).
     fn watches(
         controller: Controller<Self>,
         kube: &Client,
         scope: Option<&str>,
         store: &Store<Self>,
     ) -> Controller<Self> {
-        let owned: Api<Secret> = super::scoped_api(kube, scope);
         let accounts: Api<GrafanaStackServiceAccount> = super::scoped_api(kube, scope);
         let stacks: Api<GrafanaStack> = super::scoped_api(kube, scope);
-        let managed = format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}");
         let (by_account, by_stack) = (store.clone(), store.clone());
         controller
-            .owns(owned, watcher::Config::default().labels(&managed))
             .watches(
                 accounts,
                 watcher::Config::default().any_semantic(),

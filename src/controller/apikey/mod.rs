@@ -14,7 +14,6 @@ pub mod org;
 mod outcome;
 pub mod stack_key;
 
-use k8s_openapi::api::core::v1::Secret;
 use kube::{
     Api, Client, ResourceExt,
     runtime::{
@@ -25,14 +24,13 @@ use kube::{
     },
 };
 
-use crate::crd::{
-    CredentialsRef, GrafanaCloudApiKey, GrafanaStack, MANAGED_BY_LABEL, MANAGED_BY_VALUE,
-};
+use crate::crd::{CredentialsRef, GrafanaCloudApiKey, GrafanaStack};
 
 use super::{Context, Error, shell::ManagedKind};
 
 impl ManagedKind for GrafanaCloudApiKey {
     const KIND: &'static str = "GrafanaCloudApiKey";
+    const OWNS_SECRETS: bool = true;
 
     fn credentials(&self) -> Option<&CredentialsRef> {
         self.spec.credentials.as_ref()
@@ -46,25 +44,20 @@ impl ManagedKind for GrafanaCloudApiKey {
         cleanup::cleanup(obj, ctx).await
     }
 
-    /// The Secrets it writes (by the managed-by label only) and the GrafanaStacks the keys
-    /// reference.
+    /// The GrafanaStacks the keys reference.
     fn watches(
         controller: Controller<Self>,
         kube: &Client,
         scope: Option<&str>,
         store: &Store<Self>,
     ) -> Controller<Self> {
-        let owned: Api<Secret> = super::scoped_api(kube, scope);
         let stacks: Api<GrafanaStack> = super::scoped_api(kube, scope);
-        let managed = format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}");
         let store = store.clone();
-        controller
-            .owns(owned, watcher::Config::default().labels(&managed))
-            .watches(
-                stacks,
-                watcher::Config::default().any_semantic(),
-                move |stack| keys_of_stack(&store, &stack),
-            )
+        controller.watches(
+            stacks,
+            watcher::Config::default().any_semantic(),
+            move |stack| keys_of_stack(&store, &stack),
+        )
     }
 }
 

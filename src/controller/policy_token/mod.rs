@@ -10,7 +10,6 @@ mod remote;
 
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Secret;
 use kube::{
     Api, Client, ResourceExt,
     runtime::{Controller, controller::Action, reflector::Store, watcher},
@@ -18,7 +17,7 @@ use kube::{
 
 use crate::crd::{
     CredentialsRef, DeletionPolicy, GrafanaCloudAccessPolicy, GrafanaCloudAccessPolicyToken,
-    GrafanaStack, MANAGED_BY_LABEL, MANAGED_BY_VALUE, SecretTemplate, TokenRotation, TokenStatus,
+    GrafanaStack, SecretTemplate, TokenRotation, TokenStatus,
 };
 
 use super::{
@@ -80,6 +79,7 @@ impl TokenKind for GrafanaCloudAccessPolicyToken {
 
 impl ManagedKind for GrafanaCloudAccessPolicyToken {
     const KIND: &'static str = "GrafanaCloudAccessPolicyToken";
+    const OWNS_SECRETS: bool = true;
     const WATCHES_CREDENTIALS: bool = false;
 
     /// Tokens use their policy's credentials, so they name none themselves.
@@ -95,20 +95,17 @@ impl ManagedKind for GrafanaCloudAccessPolicyToken {
         token::cleanup(obj, ctx).await
     }
 
-    /// The Secrets it writes, its policy, and the GrafanaStack its templates name.
+    /// Its policy, and the GrafanaStack its templates name.
     fn watches(
         controller: Controller<Self>,
         kube: &Client,
         scope: Option<&str>,
         store: &Store<Self>,
     ) -> Controller<Self> {
-        let owned: Api<Secret> = super::scoped_api(kube, scope);
         let policies: Api<GrafanaCloudAccessPolicy> = super::scoped_api(kube, scope);
         let stacks: Api<GrafanaStack> = super::scoped_api(kube, scope);
-        let managed = format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}");
         let (by_policy, by_stack) = (store.clone(), store.clone());
         controller
-            .owns(owned, watcher::Config::default().labels(&managed))
             .watches(
                 policies,
                 watcher::Config::default().any_semantic(),
