@@ -33,6 +33,7 @@ generate: tools
 # Benchmark (not a test): release operator and simulator against the real control plane.
 # Results go to bench/results/; BENCH_ARGS="--quick" for a smoke run (into target/bench-quick/).
 bench: control-plane
+	test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || { apt-get update -qq && apt-get install -y -qq fonts-dejavu-core; }
 	cargo build --release --bin grafana-cloud-operator
 	cargo build --release -p grafana-cloud-simulator --bin grafana-cloud-simulator
 	cargo run --release -p bench -- $(BENCH_ARGS)

@@ -2,6 +2,7 @@
 //! of the release operator against a real control plane and the grafana.com simulator with
 //! injected latency. Writes `results.json` and `README.md` to the output directory.
 
+mod curve;
 mod figures;
 mod markdown;
 mod measure;
@@ -23,6 +24,9 @@ use crate::{
     report::Report,
     scenario::{Scenario, Settings},
 };
+
+/// The cost curve's plot, beside README.md.
+pub const CURVE_PNG: &str = "curve.png";
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -76,31 +80,69 @@ struct Args {
 }
 
 fn scenarios(quick: bool) -> Vec<Scenario> {
-    let sc = |name: &str, keys, stacks, secrets, configmaps, churn| Scenario {
+    let sc = |name: &str, keys, stacks, (secrets, configmaps), churn, orgs, curve| Scenario {
         name: name.into(),
         keys,
         stacks,
         noise_secrets: secrets,
         noise_configmaps: configmaps,
         churn,
+        orgs,
+        curve,
     };
     if quick {
         return vec![
-            sc("keys20-stacks5", 20, 5, 0, 0, true),
-            sc("keys20-stacks5-noise", 20, 5, 500, 500, false),
+            sc("keys20-stacks5", 20, 5, (0, 0), true, None, true),
+            sc(
+                "keys20-stacks5-noise",
+                20,
+                5,
+                (500, 500),
+                false,
+                None,
+                false,
+            ),
+            sc(
+                "keys200-stacks20-orgs20",
+                200,
+                20,
+                (0, 0),
+                false,
+                Some(20),
+                true,
+            ),
         ];
     }
     vec![
-        sc("keys100-stacks20", 100, 20, 0, 0, true),
-        sc("keys100-stacks20-secrets5k", 100, 20, 5_000, 0, false),
-        sc("keys1000-stacks100", 1_000, 100, 0, 0, true),
+        sc("keys100-stacks20", 100, 20, (0, 0), true, None, true),
+        sc(
+            "keys100-stacks20-secrets5k",
+            100,
+            20,
+            (5_000, 0),
+            false,
+            None,
+            false,
+        ),
+        sc("keys1000-stacks100", 1_000, 100, (0, 0), true, None, true),
         sc(
             "keys1000-stacks100-noise",
             1_000,
             100,
-            10_000,
-            10_000,
+            (10_000, 10_000),
             false,
+            None,
+            false,
+        ),
+        // The curve's far point: ten times the work, over ten times the organisations.
+        sc(
+            "keys10000-stacks1000-orgs100",
+            10_000,
+            1_000,
+            (0, 0),
+            false,
+            Some(100),
+            true,
         ),
     ]
 }
@@ -128,6 +170,9 @@ async fn main() -> ExitCode {
 async fn bench(args: Args) -> Result<(), BoxError> {
     if let Some(path) = &args.render {
         let report: Report = serde_json::from_str(&std::fs::read_to_string(path)?)?;
+        if !report.curve.is_empty() {
+            curve::plot(&report.curve, &path.with_file_name(CURVE_PNG))?;
+        }
         return write_markdown(&report, &path.with_file_name("README.md"));
     }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -179,12 +224,14 @@ async fn bench(args: Args) -> Result<(), BoxError> {
         .into_iter()
         .filter_map(|(with, without)| report::compare(&all_runs, with, without))
         .collect();
+    let medians = report::medians(&scenarios, &all_runs);
+    let curve = curve::points(&scenarios, &medians, settings.orgs);
     let report = Report {
         generated_at: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
         quick: args.quick,
         runs,
         machine: measure::machine(),
-        medians: report::medians(&scenarios, &all_runs),
+        medians,
         settings,
         scenarios,
         lower_bound_formula: figures::LOWER_BOUND_FORMULA.to_string(),
@@ -193,6 +240,7 @@ async fn bench(args: Args) -> Result<(), BoxError> {
         token_medians: tokens::medians(&token_scenarios, &token_runs),
         token_scenarios,
         token_runs,
+        curve,
     };
     let out_dir = args.out_dir.unwrap_or_else(|| {
         root.join(if args.quick {
@@ -206,13 +254,17 @@ async fn bench(args: Args) -> Result<(), BoxError> {
         out_dir.join("results.json"),
         serde_json::to_string_pretty(&report)?,
     )?;
+    if !report.curve.is_empty() {
+        curve::plot(&report.curve, &out_dir.join(CURVE_PNG))?;
+    }
     write_markdown(&report, &out_dir.join("README.md"))
 }
 
 fn write_markdown(report: &Report, path: &std::path::Path) -> Result<(), BoxError> {
     let markdown = format!(
-        "{}{}{}",
+        "{}{}{}{}",
         markdown::render(report),
+        curve::markdown(&report.curve),
         tokens::markdown(&report.token_medians),
         targets::markdown(report)
     );

@@ -3,13 +3,14 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
+    curve::CurvePoint,
     measure::{Machine, median},
     scenario::{Run, Scenario, Settings},
     tokens::{TokenMedians, TokenRun, TokenScenario},
 };
 
 /// Medians of one phase of one scenario over all runs.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct PhaseMedians {
     pub scenario: String,
     pub phase: String,
@@ -78,6 +79,9 @@ pub struct Report {
     pub token_medians: Vec<TokenMedians>,
     #[serde(default)]
     pub token_runs: Vec<TokenRun>,
+    /// The cost curve (absent from reports made before it).
+    #[serde(default)]
+    pub curve: Vec<CurvePoint>,
 }
 
 fn opt_median(values: Vec<Option<f64>>) -> Option<f64> {

@@ -29,6 +29,12 @@ pub struct Scenario {
     pub noise_secrets: usize,
     pub noise_configmaps: usize,
     pub churn: bool,
+    /// Organisations, where not the settings' (one namespace and one token bucket each).
+    #[serde(default)]
+    pub orgs: Option<usize>,
+    /// A point of the cost curve.
+    #[serde(default)]
+    pub curve: bool,
 }
 
 /// Settings shared by every scenario.
@@ -168,6 +174,10 @@ impl Env {
 }
 
 pub async fn run(scenario: &Scenario, settings: &Settings, run: usize) -> Result<Run, BoxError> {
+    let settings = &Settings {
+        orgs: scenario.orgs.unwrap_or(settings.orgs),
+        ..settings.clone()
+    };
     let label = format!("[{} run {run}]", scenario.name);
     let noise = (scenario.noise_secrets, scenario.noise_configmaps);
     let (env, noise) = Env::start(settings, &label, noise).await?;

@@ -3,10 +3,64 @@
 
 use std::fmt::Write as _;
 
-use crate::report::Report;
+use crate::{measure::median, report::Report, scenario::Run};
 
 /// Peak RSS allowed with 1,000 keys, 100 stacks and 10,000 unrelated Secrets.
 const RSS_LIMIT_MIB: f64 = 64.0;
+/// Peak RSS allowed at 1,100 resources (1,000 keys and 100 stacks, no noise).
+const RSS_LIMIT_1100_MIB: f64 = 24.0;
+/// kube-apiserver writes allowed per org key on creation, the Secret included.
+const WRITES_PER_KEY: f64 = 3.0;
+
+/// The operator's writes per org key in a run's burst: the key's own (finalizer, claim and
+/// status) and its Secret's. Events are not counted.
+fn writes_per_key(run: &Run, keys: usize) -> Option<f64> {
+    let burst = run.phases.iter().find(|p| p.name == "burst")?;
+    let writes: f64 = burst
+        .apiserver_writes
+        .iter()
+        .filter(|(k, _)| {
+            k.as_str() != "grafanacloudapikeys POST"
+                && (k.starts_with("grafanacloudapikeys") || k.starts_with("secrets"))
+        })
+        .map(|(_, v)| v)
+        .sum();
+    (keys > 0).then(|| writes / keys as f64)
+}
+
+fn key_write_rows(out: &mut String, report: &Report) {
+    for s in report.scenarios.iter().filter(|s| s.keys > 0) {
+        let per_key: Vec<f64> = report
+            .all_runs
+            .iter()
+            .filter(|r| r.scenario == s.name)
+            .filter_map(|r| writes_per_key(r, s.keys))
+            .collect();
+        if per_key.is_empty() {
+            continue;
+        }
+        let m = median(per_key);
+        let _ = writeln!(
+            out,
+            "| ≤ {WRITES_PER_KEY} apiserver writes per org key on creation, the Secret included | {} (burst) | {m:.2} (finalizer, claim, Secret, status; events not counted) | {} |",
+            s.name,
+            verdict(m <= WRITES_PER_KEY)
+        );
+    }
+}
+
+fn rss_1100_rows(out: &mut String, report: &Report) {
+    for p in report.curve.iter().filter(|p| p.resources == 1_100) {
+        let _ = writeln!(
+            out,
+            "| peak RSS ≤ {RSS_LIMIT_1100_MIB} MiB at 1,100 resources | {} | {:.1} MiB ({:.2} MiB more per 1,000 resources from the point below) | {} |",
+            p.scenario,
+            p.peak_rss_mib,
+            p.rss_growth_mib_per_1000.unwrap_or(0.0),
+            verdict(p.peak_rss_mib <= RSS_LIMIT_1100_MIB)
+        );
+    }
+}
 
 fn verdict(ok: bool) -> &'static str {
     if ok { "met" } else { "missed" }
@@ -100,6 +154,8 @@ pub fn markdown(report: &Report) -> String {
             verdict(p.peak_rss_mib <= RSS_LIMIT_MIB)
         );
     }
+    key_write_rows(&mut out, report);
+    rss_1100_rows(&mut out, report);
     for c in &report.memory {
         let _ = writeln!(
             out,
