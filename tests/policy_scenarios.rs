@@ -252,6 +252,65 @@ async fn crashes_after_a_create_leave_one_policy_and_one_token_whose_secret_hold
     );
 }
 
+/// A first token has no claim write before its create: its name is the resource's own. Its
+/// pass writes status once, and the Secret once. After a crash between the create and any
+/// status write, the next pass finds the token by that name, deletes it and creates the
+/// first token again; a delete before that pass would find it too.
+#[tokio::test]
+async fn a_first_token_is_claimed_by_its_name_and_a_crash_before_any_status_write_is_repaired() {
+    let env = env().await;
+    ready_stack(&env).await;
+    env.put::<GrafanaCloudAccessPolicy>("writers", policy_spec(&["metrics:write"]));
+    env.apply::<GrafanaCloudAccessPolicy>("writers")
+        .await
+        .unwrap();
+    let fresh: GrafanaCloudAccessPolicyToken = env.put("push", json!({"policyRef": "writers"}));
+    let (_, secrets, statuses) = writes(&env);
+    env.apply::<GrafanaCloudAccessPolicyToken>("push")
+        .await
+        .unwrap();
+    let (_, secrets_after, statuses_after) = writes(&env);
+    assert_eq!(
+        (secrets_after - secrets, statuses_after - statuses),
+        (1, 1),
+        "step 1: a first token costs one Secret write and one status write"
+    );
+
+    // The crash: the create went through, and nothing of the pass reached the API server.
+    let lost = live_tokens(&env);
+    env.cluster.put(&fresh);
+    env.cluster
+        .remove::<k8s_openapi::api::core::v1::Secret>(Some(in_process::NS), "push");
+    assert!(
+        token_status(&env).serial.is_none(),
+        "step 2: no status is left"
+    );
+    env.apply::<GrafanaCloudAccessPolicyToken>("push")
+        .await
+        .unwrap();
+    let live = live_tokens(&env);
+    assert_eq!(live.len(), 1, "step 2: exactly one live token: {live:?}");
+    assert_ne!(live, lost, "step 2: the lost first token was replaced");
+    assert_eq!(env.secret_text("push", "token").unwrap(), live[0]);
+    assert!(
+        env.cluster
+            .events()
+            .iter()
+            .any(|e| e.reason == "TokenRecreated"),
+        "step 2: no TokenRecreated event"
+    );
+
+    // The same crash, then a delete: the cleanup finds the first token by its name.
+    env.cluster.put(&fresh);
+    env.finalize::<GrafanaCloudAccessPolicyToken>("push")
+        .await
+        .unwrap();
+    assert!(
+        live_tokens(&env).is_empty(),
+        "step 3: the cleanup left the unrecorded first token alive"
+    );
+}
+
 #[tokio::test]
 async fn a_same_named_policy_someone_else_made_is_left_alone() {
     let env = env().await;

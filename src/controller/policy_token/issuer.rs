@@ -158,12 +158,6 @@ pub async fn cleanup_source(
     namespace: &str,
     region: Option<&str>,
 ) -> Result<Result<PolicyIssuer, String>, Error> {
-    let Some(region) = region else {
-        return Ok(Err(format!(
-            "token {} never reached grafana.com; nothing to delete",
-            obj.name_any()
-        )));
-    };
     let policy = cluster::get::<GrafanaCloudAccessPolicy>(
         ctx.cluster.as_ref(),
         Some(namespace),
@@ -177,12 +171,21 @@ pub async fn cleanup_source(
             obj.spec.policy_ref
         )));
     };
+    // A token's region is in its status once it was claimed; a first token, made before any
+    // status write, is in its policy's.
+    let policy_status = policy.status.unwrap_or_default();
+    let Some(region) = region.map(str::to_string).or(policy_status.region) else {
+        return Ok(Err(format!(
+            "token {} never reached grafana.com; nothing to delete",
+            obj.name_any()
+        )));
+    };
     let reference = policy.spec.credentials.clone();
     let creds = credentials::resolve_for_cleanup(ctx, namespace, reference.as_ref()).await?;
     let org = creds.require_org_slug().unwrap_or_default().to_string();
     Ok(Ok(PolicyIssuer {
-        id: policy.status.and_then(|s| s.id).unwrap_or_default(),
-        region: region.to_string(),
+        id: policy_status.id.unwrap_or_default(),
+        region,
         creds,
         org,
     }))

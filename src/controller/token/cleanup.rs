@@ -1,13 +1,14 @@
 //! Deleting a token resource. With `Delete`, the current token, the previous one still in
-//! its overlap, and one lost in a crash are deleted (404 counts as done); with `Retain` they
-//! stay until they expire. The Secret goes with the resource through its ownerReference.
+//! its overlap, and one lost in a crash (the pending name, or the first name of a resource
+//! with no serial yet) are deleted (404 counts as done); with `Retain` they stay until they
+//! expire. The Secret goes with the resource through its ownerReference.
 
 use kube::{
     ResourceExt,
     runtime::{controller::Action, events::EventType},
 };
 
-use super::{Issuer, TokenKind};
+use super::{Issuer, TokenKind, desired};
 use crate::{
     controller::{Context, Error, cluster, conditions::Reason, status},
     crd::DeletionPolicy,
@@ -47,10 +48,16 @@ async fn release<K: TokenKind>(obj: &K, ctx: &Context) -> Result<Action, Error> 
     {
         tokens.push((None, pending.clone()));
     }
-    if tokens.is_empty() {
+    // Without a serial, a pass may have made the first token and ended before any status
+    // write: it is looked for by name, once grafana.com can be asked.
+    let unrecorded_first = current.serial.is_none().then(|| desired::first_name(obj));
+    if tokens.is_empty() && unrecorded_first.is_none() {
         return Ok(Action::await_change());
     }
     if obj.deletion_policy() == DeletionPolicy::Retain {
+        if tokens.is_empty() {
+            return Ok(Action::await_change());
+        }
         let names: Vec<&str> = tokens.iter().map(|(_, n)| n.as_str()).collect();
         let note = format!(
             "left token(s) {} in place (deletionPolicy Retain)",
@@ -63,12 +70,15 @@ async fn release<K: TokenKind>(obj: &K, ctx: &Context) -> Result<Action, Error> 
     let namespace = obj.namespace().ok_or(Error::MissingNamespace)?;
     let issuer = match obj.cleanup_source(ctx, &namespace, &current).await? {
         Ok(issuer) => issuer,
+        // Nothing is known to exist, and nothing can be looked up.
+        Err(_) if tokens.is_empty() => return Ok(Action::await_change()),
         Err(note) => {
             ctx.event(obj, EventType::Normal, "Released", "Delete", note)
                 .await;
             return Ok(Action::await_change());
         }
     };
+    tokens.extend(unrecorded_first.map(|name| (None, name)));
     let result = delete_all(obj, ctx, &issuer, tokens).await;
     issuer.forget_cached(ctx);
     result.map(|()| Action::await_change())

@@ -27,6 +27,13 @@ pub fn base_name<K: TokenKind>(obj: &K) -> String {
     )
 }
 
+/// The name of the resource's first token. It is claimed by the resource itself: no status
+/// write comes before its create, and a resource without a serial in status may have made it
+/// in a pass that ended before any status write.
+pub fn first_name<K: TokenKind>(obj: &K) -> String {
+    token_name(&base_name(obj), &obj.uid().unwrap_or_default(), 1)
+}
+
 /// The name of the token with `serial`: `<base>-<uid8>-<serial>`. The uid marks it as this
 /// resource's, the serial makes each replacement's name new (names are unique per org).
 pub fn token_name(base: &str, uid: &str, serial: u64) -> String {

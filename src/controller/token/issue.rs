@@ -57,17 +57,29 @@ pub async fn issue<K: TokenKind>(
     // `apply`), so the last claimed serial and pending name are read from it.
     delete_lost(ctx, job, status, stored).await?;
 
+    let first = status.serial.is_none();
     let serial = status.serial.unwrap_or(0).saturating_add(1);
     let name = desired::token_name(base, &obj.uid().unwrap_or_default(), serial);
     status.serial = Some(serial);
     status.pending_name = Some(name.clone());
     status.region = issuer.region().map(str::to_string);
-    // The claim goes to the API server before the create; it always holds a new serial.
-    status::write_if_changed(ctx, obj, None, &*status).await?;
+    // The claim goes to the API server before the create; it always holds a new serial. The
+    // first token needs none of its own: its name is the resource's (see `first_name`), and
+    // the pass's status write records it.
+    if !first {
+        status::write_if_changed(ctx, obj, None, &*status).await?;
+    }
 
     let now = whole_seconds(Timestamp::now());
     let expires_at = timing.lifetime.and_then(|l| desired::after(now, l));
-    let created = issuer.create(ctx, &name, timing.lifetime, expires_at).await;
+    let mut created = issuer.create(ctx, &name, timing.lifetime, expires_at).await;
+    if first && created.as_ref().is_err_and(K::Issuer::name_taken) {
+        // Only a pass of this resource makes a token of its first name: one that ended
+        // before any status write (a crash after the create). Its token never reached the
+        // Secret: delete it and create the first token again.
+        delete_lost_first(ctx, job, &name).await?;
+        created = issuer.create(ctx, &name, timing.lifetime, expires_at).await;
+    }
     let created = match created {
         Ok(created) => created,
         Err(err) if K::Issuer::name_taken(&err) => {
@@ -141,6 +153,30 @@ async fn delete_lost<K: TokenKind>(
             "deleted token {}, created by an earlier attempt whose answer never reached the \
              Secret; creating another",
             pending
+        ),
+    )
+    .await;
+    Ok(())
+}
+
+/// Deletes the first token of a pass that ended before its status write.
+async fn delete_lost_first<K: TokenKind>(
+    ctx: &Context,
+    job: &Issue<'_, K>,
+    name: &str,
+) -> Result<(), Error> {
+    let Some(lost) = job.issuer.find_fresh(ctx, name).await? else {
+        return Ok(());
+    };
+    job.issuer.delete(ctx, &lost, name).await?;
+    ctx.event(
+        job.obj,
+        EventType::Normal,
+        "TokenRecreated",
+        "Create",
+        format!(
+            "deleted token {name}, created by an earlier attempt that ended before its status \
+             was written; creating it again"
         ),
     )
     .await;
