@@ -272,6 +272,8 @@ mod tests {
                 churn: false,
                 orgs: None,
                 curve: true,
+                resync: None,
+                once: false,
             })
             .collect();
         let medians: Vec<PhaseMedians> = [("k100", 120, 20.0), ("k1000", 1_100, 30.0)]

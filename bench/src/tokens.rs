@@ -56,6 +56,10 @@ pub struct TokenRun {
     pub token_creates: u64,
     /// kube-apiserver writes of the operator during the burst, per resource.
     pub apiserver_writes_per_resource: f64,
+    /// The operator's writes per token during the burst: the token's own (finalizer, status)
+    /// and its Secret's. Events are not counted.
+    #[serde(default)]
+    pub writes_per_token: f64,
     /// Steady state: resync intervals and orgs it covers, and the calls in it.
     pub intervals: f64,
     pub orgs: usize,
@@ -329,6 +333,7 @@ async fn phases(
         policy_creates: calls(&burst, "POST", POLICIES, true),
         token_creates: calls(&burst, "POST", TOKENS, true),
         apiserver_writes_per_resource: operator_writes.max(0.0) / resources,
+        writes_per_token: token_writes(&writes) / scenario.tokens.max(1) as f64,
         intervals,
         orgs,
         steady_calls: steady.len() as u64,
@@ -360,6 +365,8 @@ pub struct TokenMedians {
     pub policy_creates_per_policy: f64,
     pub burst_calls_per_token: f64,
     pub apiserver_writes_per_resource: f64,
+    #[serde(default)]
+    pub writes_per_token: f64,
     pub steady_calls_per_org_per_interval: f64,
     pub token_lists_per_org_per_interval: f64,
     /// The same from the second interval on: the first may hold the lists of passes that
@@ -378,6 +385,19 @@ pub struct TokenMedians {
     pub rotation_creates_per_token: f64,
     #[serde(default)]
     pub rotation_dead_max: u64,
+}
+
+/// The operator's writes to tokens and Secrets in `writes` (the benchmark's creates left
+/// out).
+fn token_writes(writes: &measure::WriteCounts) -> f64 {
+    writes
+        .iter()
+        .filter(|(k, _)| {
+            k.as_str() != "grafanacloudaccesspolicytokens POST"
+                && (k.starts_with("grafanacloudaccesspolicytokens") || k.starts_with("secrets"))
+        })
+        .map(|(_, v)| v)
+        .sum()
 }
 
 pub fn medians(scenarios: &[TokenScenario], runs: &[TokenRun]) -> Vec<TokenMedians> {
@@ -400,6 +420,7 @@ pub fn medians(scenarios: &[TokenScenario], runs: &[TokenRun]) -> Vec<TokenMedia
                 }),
                 burst_calls_per_token: m(&|r| r.burst_calls as f64 / s.tokens.max(1) as f64),
                 apiserver_writes_per_resource: m(&|r| r.apiserver_writes_per_resource),
+                writes_per_token: m(&|r| r.writes_per_token),
                 steady_calls_per_org_per_interval: m(&|r| per_org_interval(r, r.steady_calls)),
                 token_lists_per_org_per_interval: m(&|r| per_org_interval(r, r.token_lists)),
                 later_token_lists_per_org_per_interval: m(&|r| {
