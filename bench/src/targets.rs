@@ -53,7 +53,7 @@ fn rss_1100_rows(out: &mut String, report: &Report) {
     for p in report.curve.iter().filter(|p| p.resources == 1_100) {
         let _ = writeln!(
             out,
-            "| peak RSS ≤ {RSS_LIMIT_1100_MIB} MiB at 1,100 resources | {} | {:.1} MiB ({:.2} MiB more per 1,000 resources from the point below) | {} |",
+            "| peak RSS ≤ {RSS_LIMIT_1100_MIB} MiB at 1,100 resources | {} | {:.1} MiB ({:.2} MiB more per 1,000 resources than the point before) | {} |",
             p.scenario,
             p.peak_rss_mib,
             p.rss_growth_mib_per_1000.unwrap_or(0.0),

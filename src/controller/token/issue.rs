@@ -140,23 +140,8 @@ async fn delete_lost<K: TokenKind>(
     if stored.is_some_and(|s| s.name == pending) {
         return Ok(());
     }
-    let Some(lost) = job.issuer.find_fresh(ctx, pending).await? else {
-        return Ok(());
-    };
-    job.issuer.delete(ctx, &lost, pending).await?;
-    ctx.event(
-        job.obj,
-        EventType::Normal,
-        "TokenRecreated",
-        "Create",
-        format!(
-            "deleted token {}, created by an earlier attempt whose answer never reached the \
-             Secret; creating another",
-            pending
-        ),
-    )
-    .await;
-    Ok(())
+    let why = "whose answer never reached the Secret; creating another";
+    delete_found(ctx, job, pending, why).await
 }
 
 /// Deletes the first token of a pass that ended before its status write.
@@ -165,21 +150,25 @@ async fn delete_lost_first<K: TokenKind>(
     job: &Issue<'_, K>,
     name: &str,
 ) -> Result<(), Error> {
+    let why = "that ended before its status was written; creating it again";
+    delete_found(ctx, job, name, why).await
+}
+
+/// Deletes the token `name` if grafana.com has it, with a `TokenRecreated` event saying
+/// which earlier attempt (`why`) left it.
+async fn delete_found<K: TokenKind>(
+    ctx: &Context,
+    job: &Issue<'_, K>,
+    name: &str,
+    why: &str,
+) -> Result<(), Error> {
     let Some(lost) = job.issuer.find_fresh(ctx, name).await? else {
         return Ok(());
     };
     job.issuer.delete(ctx, &lost, name).await?;
-    ctx.event(
-        job.obj,
-        EventType::Normal,
-        "TokenRecreated",
-        "Create",
-        format!(
-            "deleted token {name}, created by an earlier attempt that ended before its status \
-             was written; creating it again"
-        ),
-    )
-    .await;
+    let note = format!("deleted token {name}, created by an earlier attempt {why}");
+    ctx.event(job.obj, EventType::Normal, "TokenRecreated", "Create", note)
+        .await;
     Ok(())
 }
 
