@@ -3,31 +3,15 @@
 
 use std::path::Path;
 
+use crate::{
+    BoxError,
+    report::{CurvePoint, PhaseMedians},
+    scenario::Scenario,
+};
 use plotters::{
     prelude::*,
     style::{FontStyle, register_font},
 };
-use serde::{Deserialize, Serialize};
-
-use crate::{BoxError, report::PhaseMedians, scenario::Scenario};
-
-/// One point of the curve: a scenario's burst, and its memory after steady state.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CurvePoint {
-    pub scenario: String,
-    pub resources: usize,
-    pub orgs: usize,
-    pub burst_wall_seconds: f64,
-    pub ratio_to_lower_bound: Option<f64>,
-    pub calls: f64,
-    pub apiserver_writes: f64,
-    pub cpu_seconds: f64,
-    pub peak_rss_mib: f64,
-    /// Peak RSS per 1,000 resources.
-    pub rss_mib_per_1000: f64,
-    /// RSS growth per 1,000 more resources since the previous point (none for the first).
-    pub rss_growth_mib_per_1000: Option<f64>,
-}
 
 /// The curve's points, smallest first, from the medians of the `curve` scenarios.
 pub fn points(scenarios: &[Scenario], medians: &[PhaseMedians], orgs: usize) -> Vec<CurvePoint> {

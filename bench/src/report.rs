@@ -3,7 +3,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    curve::CurvePoint,
     measure::{Machine, median},
     scenario::{Run, Scenario, Settings},
     tokens::{TokenMedians, TokenRun, TokenScenario},
@@ -58,6 +57,24 @@ pub struct MemoryComparison {
     pub peak_rss_with_mib: f64,
     pub peak_rss_without_mib: f64,
     pub ratio: f64,
+}
+
+/// One point of the cost curve (`curve.rs`): a scenario's burst, and its memory after steady state.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CurvePoint {
+    pub scenario: String,
+    pub resources: usize,
+    pub orgs: usize,
+    pub burst_wall_seconds: f64,
+    pub ratio_to_lower_bound: Option<f64>,
+    pub calls: f64,
+    pub apiserver_writes: f64,
+    pub cpu_seconds: f64,
+    pub peak_rss_mib: f64,
+    /// Peak RSS per 1,000 resources.
+    pub rss_mib_per_1000: f64,
+    /// RSS growth per 1,000 more resources since the previous point (none for the first).
+    pub rss_growth_mib_per_1000: Option<f64>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
