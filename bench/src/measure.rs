@@ -106,6 +106,20 @@ fn parse_writes(text: &str) -> WriteCounts {
     out
 }
 
+/// The operator's writes in `writes` to `resource` (with its subresources) and to Secrets:
+/// what creating that many keys or tokens cost. The benchmark's own creates of `resource`
+/// are left out, and events are not counted.
+pub fn creation_writes(writes: &WriteCounts, resource: &str) -> f64 {
+    let own_creates = format!("{resource} POST");
+    writes
+        .iter()
+        .filter(|(k, _)| {
+            **k != own_creates && (k.starts_with(resource) || k.starts_with("secrets"))
+        })
+        .map(|(_, v)| v)
+        .sum()
+}
+
 /// `after − before`, dropping zeroes.
 pub fn diff(before: &WriteCounts, after: &WriteCounts) -> WriteCounts {
     after
@@ -191,6 +205,22 @@ apiserver_request_total{code="201",component="apiserver",dry_run="",group="",res
         assert_eq!(counts.len(), 2);
         let later: WriteCounts = [("secrets POST".to_string(), 15.0)].into();
         assert_eq!(diff(&counts, &later).get("secrets POST"), Some(&3.0));
+    }
+
+    #[test]
+    fn creation_writes_count_the_kind_and_secrets_but_not_the_benchmarks_creates() {
+        let writes: WriteCounts = [
+            ("grafanacloudapikeys POST", 10.0),
+            ("grafanacloudapikeys PATCH", 10.0),
+            ("grafanacloudapikeys/status APPLY", 20.0),
+            ("secrets POST", 10.0),
+            ("grafanastacks/status APPLY", 3.0),
+            ("events POST", 10.0),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        assert_eq!(creation_writes(&writes, "grafanacloudapikeys"), 40.0);
     }
 
     #[test]

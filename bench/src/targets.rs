@@ -3,7 +3,11 @@
 
 use std::fmt::Write as _;
 
-use crate::{measure::median, report::Report, scenario::Run};
+use crate::{
+    measure::{self, median},
+    report::Report,
+    scenario::Run,
+};
 
 /// Peak RSS allowed with 1,000 keys, 100 stacks and 10,000 unrelated Secrets.
 const RSS_LIMIT_MIB: f64 = 64.0;
@@ -16,15 +20,7 @@ const WRITES_PER_KEY: f64 = 3.0;
 /// status) and its Secret's. Events are not counted.
 fn writes_per_key(run: &Run, keys: usize) -> Option<f64> {
     let burst = run.phases.iter().find(|p| p.name == "burst")?;
-    let writes: f64 = burst
-        .apiserver_writes
-        .iter()
-        .filter(|(k, _)| {
-            k.as_str() != "grafanacloudapikeys POST"
-                && (k.starts_with("grafanacloudapikeys") || k.starts_with("secrets"))
-        })
-        .map(|(_, v)| v)
-        .sum();
+    let writes = measure::creation_writes(&burst.apiserver_writes, "grafanacloudapikeys");
     (keys > 0).then(|| writes / keys as f64)
 }
 

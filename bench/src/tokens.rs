@@ -333,7 +333,8 @@ async fn phases(
         policy_creates: calls(&burst, "POST", POLICIES, true),
         token_creates: calls(&burst, "POST", TOKENS, true),
         apiserver_writes_per_resource: operator_writes.max(0.0) / resources,
-        writes_per_token: token_writes(&writes) / scenario.tokens.max(1) as f64,
+        writes_per_token: measure::creation_writes(&writes, "grafanacloudaccesspolicytokens")
+            / scenario.tokens.max(1) as f64,
         intervals,
         orgs,
         steady_calls: steady.len() as u64,
@@ -385,19 +386,6 @@ pub struct TokenMedians {
     pub rotation_creates_per_token: f64,
     #[serde(default)]
     pub rotation_dead_max: u64,
-}
-
-/// The operator's writes to tokens and Secrets in `writes` (the benchmark's creates left
-/// out).
-fn token_writes(writes: &measure::WriteCounts) -> f64 {
-    writes
-        .iter()
-        .filter(|(k, _)| {
-            k.as_str() != "grafanacloudaccesspolicytokens POST"
-                && (k.starts_with("grafanacloudaccesspolicytokens") || k.starts_with("secrets"))
-        })
-        .map(|(_, v)| v)
-        .sum()
 }
 
 pub fn medians(scenarios: &[TokenScenario], runs: &[TokenRun]) -> Vec<TokenMedians> {
