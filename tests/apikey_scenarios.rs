@@ -21,15 +21,17 @@ use in_process::{ADMIN_TOKEN, NS, ORG, World, world};
 use grafana_cloud_operator::{
     controller::{
         Error,
+        apikey::claim::{self, CLAIM_ANNOTATION},
         conditions::{is_ready, ready_condition},
         secret,
         shell::ManagedKind,
     },
-    crd::{GrafanaCloudApiKey, GrafanaCloudApiKeyStatus},
+    crd::{FINALIZER, GrafanaCloudApiKey, GrafanaCloudApiKeyStatus},
     grafana::ApiKeyRole,
 };
 use grafana_cloud_simulator::Fault;
 use k8s_openapi::api::core::v1::Secret;
+use kube::ResourceExt;
 use serde_json::json;
 
 /// The remote key name of the resource `metrics` in `team-a`.
@@ -143,6 +145,15 @@ async fn org_key_create_puts_the_issued_token_in_the_secret_and_a_second_pass_wr
         is_ready(&env.status("metrics").conditions),
         "Ready after the first pass"
     );
+    assert_eq!(
+        (
+            env.cluster.writes("GrafanaCloudApiKey"),
+            env.cluster.writes("Secret")
+        ),
+        (2, 1),
+        "first pass: one metadata write (finalizer and claim), one status write and one \
+         Secret write"
+    );
     assert_eq!(env.secret_token("metrics"), env.only_live_token());
     let record = secret::stored_record(&env.secret("metrics").unwrap()).unwrap();
     assert_eq!(record.name, NAME);
@@ -216,10 +227,15 @@ async fn a_crash_between_create_and_secret_write_converges_to_one_key_with_its_t
         env.secret("metrics").is_none(),
         "no Secret after the lost answer"
     );
+    let key = env.key("metrics");
     assert_eq!(
-        env.status("metrics").key_name.as_deref(),
+        claim::verified(&key, &env.token).map(|c| c.name).as_deref(),
         Some(NAME),
         "the claim was recorded before the create"
+    );
+    assert!(
+        key.finalizers().iter().any(|f| f == FINALIZER),
+        "the finalizer came with the claim"
     );
 
     env.pass("metrics").await.unwrap();
@@ -268,6 +284,55 @@ async fn a_same_named_key_someone_else_made_is_left_alone() {
         0
     );
     assert_eq!(env.sim.control().org_keys(ORG)[0].role, "Viewer");
+}
+
+/// A claim written by hand (whoever may edit the resource may edit its annotations) names
+/// the key and the time it was made, but carries no seal made with the organisation's
+/// token: neither a pass nor a delete touches the key.
+#[tokio::test]
+async fn a_claim_written_by_hand_neither_replaces_nor_deletes_a_key_someone_else_made() {
+    let env = env().await;
+    let made = env
+        .grafana
+        .create_org_api_key(&env.token, ORG, NAME, ApiKeyRole::Viewer)
+        .await
+        .unwrap();
+    env.put_key("metrics", org_key_spec());
+    let mut key = env.key("metrics");
+    let now = k8s_openapi::jiff::Timestamp::now();
+    key.annotations_mut().insert(
+        CLAIM_ANNOTATION.into(),
+        json!({"name": NAME, "at": now.to_string(), "seal": "00".repeat(32)}).to_string(),
+    );
+    key.finalizers_mut().push(FINALIZER.into());
+    env.cluster.put(&key);
+
+    env.pass("metrics").await.unwrap();
+    assert_eq!(
+        env.ready_reason("metrics"),
+        "KeyConflict",
+        "pass: a hand-written claim was taken as the operator's"
+    );
+    env.cleanup("metrics").await.unwrap();
+    let keys = env.sim.control().org_keys(ORG);
+    assert_eq!(
+        (keys.len(), keys[0].id.to_string()),
+        (1, made.id.clone()),
+        "delete: the key someone else made is gone or was replaced"
+    );
+    assert!(
+        env.cluster
+            .events()
+            .iter()
+            .any(|e| e.reason == "Retained" && e.note.contains("no longer verifies")),
+        "delete: no event says why the key stays"
+    );
+    assert_eq!(
+        env.sim
+            .control()
+            .count("DELETE", "/api/orgs/{org}/api-keys/{name}"),
+        0
+    );
 }
 
 /// The first pass makes no dry run: its key is revoked when the Secret is refused. Every

@@ -89,6 +89,10 @@ pub trait Cluster: Send + Sync {
     fn replace<'a>(&'a self, key: &'a ObjectKey, body: Value, dry_run: bool) -> Reply<'a, Value>;
     /// Deletes the object; fails with 404 when it does not exist.
     fn delete<'a>(&'a self, key: &'a ObjectKey) -> Reply<'a, ()>;
+    /// Merge-patches the object's `metadata` (a list such as `finalizers` is replaced whole,
+    /// a `null` annotation removed); fails with 409 when `metadata` names a resourceVersion
+    /// that is not the current one, and 404 when the object does not exist.
+    fn patch_metadata<'a>(&'a self, key: &'a ObjectKey, metadata: Value) -> Reply<'a, Value>;
     /// Server-side applies `status` (the whole status this operator owns) to the object.
     fn apply_status<'a>(&'a self, key: &'a ObjectKey, status: Value) -> Reply<'a, ()>;
     /// Publishes an Event about `reference`.
@@ -172,6 +176,22 @@ impl Cluster for KubeCluster {
                 .delete(&key.name, &DeleteParams::default())
                 .await
                 .map(|_| ())
+        }
+        .boxed()
+    }
+
+    fn patch_metadata<'a>(&'a self, key: &'a ObjectKey, metadata: Value) -> Reply<'a, Value> {
+        async move {
+            let params = PatchParams {
+                field_manager: Some(FIELD_MANAGER.into()),
+                ..PatchParams::default()
+            };
+            let patch = serde_json::json!({ "metadata": metadata });
+            let patched = key
+                .api(&self.client)
+                .patch(&key.name, &params, &Patch::Merge(patch))
+                .await?;
+            json(&patched)
         }
         .boxed()
     }
@@ -295,6 +315,22 @@ where
 {
     cluster
         .replace(&key_of(obj), json(obj)?, dry_run)
+        .await
+        .map(|written| resource_version(&written))
+}
+
+/// Merge-patches the metadata of `obj` (see [`Cluster::patch_metadata`]) and returns the
+/// resourceVersion it got; the API server's error is returned as is.
+pub async fn patch_metadata<K>(
+    cluster: &dyn Cluster,
+    obj: &K,
+    metadata: Value,
+) -> Result<Option<String>, kube::Error>
+where
+    K: Resource<DynamicType = ()>,
+{
+    cluster
+        .patch_metadata(&key_of(obj), metadata)
         .await
         .map(|written| resource_version(&written))
 }

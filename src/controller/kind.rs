@@ -36,6 +36,16 @@ pub trait ManagedKind:
     /// anyone else wake their owner.
     const OWNS_SECRETS: bool = false;
 
+    /// Whether the kind adds the finalizer itself, in the metadata write it makes right
+    /// before it first creates anything remote, and before anything it keeps, rather than
+    /// in a pass of its own first. That saves one write per resource; until it is there,
+    /// nothing remote exists that a delete would have to clean up.
+    const ADDS_OWN_FINALIZER: bool = false;
+
+    /// Annotations the operator writes on the resource itself, which are bookkeeping rather
+    /// than anything a pass acts on when they change.
+    const OWN_ANNOTATIONS: &'static [&'static str] = &[];
+
     /// The credentials Secret the resource names, if any (the operator's default otherwise).
     fn credentials(&self) -> Option<&CredentialsRef>;
 

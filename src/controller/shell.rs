@@ -1,5 +1,5 @@
 //! The controller shell that every kind shares: the reconcile wrapper (span, timer, panic
-//! guard, finalizer, metrics) and the watch loop (spec changes, credentials Secrets, the
+//! guard, finalizer unless the kind adds its own, metrics) and the watch loop (spec changes, credentials Secrets, the
 //! kind's own watches). A kind plugs in by implementing [`ManagedKind`]; `run.rs` starts it
 //! with one line.
 
@@ -37,6 +37,13 @@ pub async fn reconcile<K: ManagedKind>(
     );
     let started = std::time::Instant::now();
     let result = super::unwinding_to_error(async {
+        if K::ADDS_OWN_FINALIZER && !obj.finalizers().iter().any(|f| f == FINALIZER) {
+            // Nothing remote exists yet that a delete would clean up.
+            return match obj.meta().deletion_timestamp {
+                Some(_) => Ok(Action::await_change()),
+                None => K::apply(&obj, &ctx).await,
+            };
+        }
         let api: Api<K> = Api::namespaced(kube, &namespace);
         finalizer(&api, FINALIZER, obj, |event| async {
             match event {

@@ -6,34 +6,34 @@
 //! Secret. Status changes are therefore not triggers; everything a pass acts on is: the
 //! spec (through `metadata.generation`), deletion, finalizers, annotations (adoption,
 //! restart) and labels. The store behind the controller still sees every event, and
-//! requeues and the watches of other kinds are unaffected.
+//! requeues and the watches of other kinds are unaffected. A kind that writes its own
+//! finalizer and claim annotation in the middle of a pass ([`ManagedKind::ADDS_OWN_FINALIZER`])
+//! leaves both out too: the pass that wrote them goes on to do what they were written for,
+//! and a pass woken by their echo could start before the watch cache holds the status that
+//! same pass wrote.
 
-use std::{
-    fmt::Debug,
-    hash::{DefaultHasher, Hash, Hasher},
-};
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 use futures::Stream;
 use kube::{
-    Api, Resource, ResourceExt,
+    Api, ResourceExt,
     runtime::{
         PredicateConfig, WatchStreamExt,
         reflector::{self, Store},
         watcher,
     },
 };
-use serde::de::DeserializeOwned;
+
+use super::kind::ManagedKind;
+use crate::crd::FINALIZER;
 
 /// A store of the resources `api` lists, and the stream of changes that start a reconcile.
-pub fn spec_changes<K>(
+pub fn spec_changes<K: ManagedKind>(
     api: Api<K>,
 ) -> (
     Store<K>,
     impl Stream<Item = Result<K, watcher::Error>> + Send + 'static,
-)
-where
-    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
-{
+) {
     let (reader, writer) = reflector::store();
     let changes = watcher(api, watcher::Config::default().any_semantic())
         .default_backoff()
@@ -47,12 +47,19 @@ where
 
 /// A hash of everything but status and bookkeeping: two versions with the same hash
 /// would be reconciled the same way.
-pub fn reconcile_inputs<K: Resource>(obj: &K) -> Option<u64> {
+pub fn reconcile_inputs<K: ManagedKind>(obj: &K) -> Option<u64> {
     let mut hasher = DefaultHasher::new();
     obj.meta().generation.hash(&mut hasher);
     obj.meta().deletion_timestamp.is_some().hash(&mut hasher);
-    obj.finalizers().hash(&mut hasher);
-    obj.annotations().hash(&mut hasher);
+    let own = |name: &str| K::ADDS_OWN_FINALIZER && name == FINALIZER;
+    for finalizer in obj.finalizers().iter().filter(|f| !own(f)) {
+        finalizer.hash(&mut hasher);
+    }
+    for (name, value) in obj.annotations() {
+        if !K::OWN_ANNOTATIONS.contains(&name.as_str()) {
+            (name, value).hash(&mut hasher);
+        }
+    }
     obj.labels().hash(&mut hasher);
     Some(hasher.finish())
 }
@@ -62,7 +69,10 @@ mod tests {
     use serde_json::json;
 
     use super::reconcile_inputs;
-    use crate::crd::GrafanaCloudApiKey;
+    use crate::{
+        controller::apikey::claim::CLAIM_ANNOTATION,
+        crd::{FINALIZER, GrafanaCloudApiKey, GrafanaStack},
+    };
 
     fn key(meta: serde_json::Value, status: serde_json::Value) -> GrafanaCloudApiKey {
         serde_json::from_value(json!({
@@ -73,6 +83,30 @@ mod tests {
             "status": status,
         }))
         .expect("valid key")
+    }
+
+    #[test]
+    fn a_key_s_own_finalizer_and_claim_are_not_inputs_but_a_stack_s_finalizer_is() {
+        let before = reconcile_inputs(&key(base(), json!({})));
+        let mut meta = base();
+        meta["finalizers"] = json!([FINALIZER]);
+        meta["annotations"] = json!({CLAIM_ANNOTATION: "{}"});
+        assert_eq!(before, reconcile_inputs(&key(meta.clone(), json!({}))));
+
+        let stack = |meta: serde_json::Value| -> GrafanaStack {
+            serde_json::from_value(json!({
+                "apiVersion": "grafanacloud.operator.dev/v1alpha1",
+                "kind": "GrafanaStack",
+                "metadata": meta,
+                "spec": {"slug": "s"},
+            }))
+            .expect("valid stack")
+        };
+        assert_ne!(
+            reconcile_inputs(&stack(base())),
+            reconcile_inputs(&stack(meta)),
+            "a stack's finalizer is added in a pass of its own, whose echo starts the next"
+        );
     }
 
     fn base() -> serde_json::Value {
@@ -94,7 +128,7 @@ mod tests {
         let changes = [
             json!({"generation": 2}),
             json!({"deletionTimestamp": "2026-01-01T00:00:00Z"}),
-            json!({"finalizers": ["grafanacloud.operator.dev/cleanup"]}),
+            json!({"finalizers": ["example.com/someone-elses"]}),
             json!({"annotations": {"grafanacloud.operator.dev/restart": "1"}}),
             json!({"labels": {"team": "a"}}),
         ];

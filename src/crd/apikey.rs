@@ -203,11 +203,6 @@ pub struct GrafanaCloudApiKeyStatus {
     /// Secret that holds the token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_name: Option<String>,
-    /// When the operator last recorded its claim on `keyName`, right before a create call
-    /// (RFC 3339). A same-named organisation key created at grafana.com well away from that
-    /// time is not this resource's, and is never touched.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key_claimed_at: Option<String>,
     /// When the current key was created (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,

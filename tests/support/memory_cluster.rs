@@ -37,6 +37,26 @@ fn not_found(key: &ObjectKey) -> kube::Error {
     )
 }
 
+/// JSON merge patch (RFC 7386): objects merge, `null` removes, anything else replaces.
+fn merge(target: &mut Value, patch: &Value) {
+    let Some(fields) = patch.as_object() else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = json!({});
+    }
+    for (field, value) in fields {
+        match (value, target.as_object_mut()) {
+            (Value::Null, Some(object)) => {
+                object.remove(field);
+            }
+            (_, Some(object)) => merge(object.entry(field).or_insert(Value::Null), value),
+            (_, None) => {}
+        }
+    }
+}
+
 /// An event as published.
 #[derive(Clone, Debug)]
 pub struct Published {
@@ -222,6 +242,37 @@ impl Cluster for MemoryCluster {
                 Ok(())
             }
             None => Err(not_found(key)),
+        };
+        async move { result }.boxed()
+    }
+
+    fn patch_metadata<'a>(
+        &'a self,
+        key: &'a ObjectKey,
+        metadata: Value,
+    ) -> BoxFuture<'a, Result<Value, kube::Error>> {
+        let mut state = self.state();
+        let version = state.next_version();
+        let result = match state.objects.get_mut(&address(key)) {
+            None => Err(not_found(key)),
+            Some(object)
+                if metadata
+                    .get("resourceVersion")
+                    .is_some_and(|v| *v != object["metadata"]["resourceVersion"]) =>
+            {
+                Err(api_error(
+                    409,
+                    "Conflict",
+                    format!("the object {} has been modified", key.name),
+                ))
+            }
+            Some(object) => {
+                merge(&mut object["metadata"], &metadata);
+                object["metadata"]["resourceVersion"] = json!(version);
+                let patched = object.clone();
+                state.count_write(key);
+                Ok(patched)
+            }
         };
         async move { result }.boxed()
     }

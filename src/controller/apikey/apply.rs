@@ -1,6 +1,7 @@
 //! Converging a GrafanaCloudApiKey: refuse foreign Secrets before any grafana.com call, wait
 //! for the referenced stack, then hand over to the org or stack key logic. Everything ends
-//! in one status write.
+//! in one status write. The finalizer comes with the first metadata write before a create
+//! (see [`claim`](super::claim)), or at the end of a pass that keeps a key without one.
 
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use kube::{
 };
 
 use super::{
-    claim::ServerStatus,
+    claim::ServerCopy,
     desired::{self, KeyKind},
     org,
     outcome::Outcome,
@@ -36,14 +37,13 @@ const STACK_WAIT: Duration = Duration::from_secs(60);
 
 pub async fn apply(obj: &GrafanaCloudApiKey, ctx: &Context) -> Result<Action, Error> {
     let mut next = obj.status.clone().unwrap_or_default();
-    let mut server = ServerStatus::unread();
-    let result = converge(obj, ctx, &mut next, &mut server).await;
-    if KeyKind::of(obj) == KeyKind::Org && !result.as_ref().is_ok_and(|o| o.claim_settled) {
-        // The pass ended before it settled the claim: keep what the API server holds, not
-        // what the watch cache showed. Without it, no status is better than a wrong claim.
-        let held = server.claim(ctx, obj).await?;
-        next.key_name = held.as_ref().map(|c| c.name.clone());
-        next.key_claimed_at = held.and_then(|c| c.at).map(|at| at.to_string());
+    let mut server = ServerCopy::unread();
+    let mut result = converge(obj, ctx, &mut next, &mut server).await;
+    if result.as_ref().is_ok_and(|o| o.readiness.ready) {
+        // A key is kept: a delete must find the finalizer to clean it up.
+        if let Err(err) = server.ensure_finalizer(ctx, obj).await {
+            result = Err(err);
+        }
     }
     let readiness = match &result {
         Ok(outcome) => outcome.readiness.clone(),
@@ -67,7 +67,7 @@ async fn converge(
     obj: &GrafanaCloudApiKey,
     ctx: &Context,
     status: &mut GrafanaCloudApiKeyStatus,
-    server: &mut ServerStatus,
+    server: &mut ServerCopy,
 ) -> Result<Outcome, Error> {
     let namespace = obj.namespace().ok_or(Error::MissingNamespace)?;
     let kind = KeyKind::of(obj);
@@ -86,7 +86,6 @@ async fn converge(
                     secret_write::conflict_message(&secret_name),
                 ),
                 action: Action::await_change(),
-                claim_settled: false,
             });
         }
         Existing::Absent => None,
@@ -100,7 +99,6 @@ async fn converge(
                 return Ok(Outcome {
                     readiness: Readiness::not_ready(Reason::StackNotReady, message),
                     action: requeue::after(STACK_WAIT),
-                    claim_settled: false,
                 });
             }
         },

@@ -1,29 +1,108 @@
-//! The claim on an org key's name (`status.keyName`). A claim is what lets the operator
-//! delete a same-named remote key (to replace a key whose token was lost, or when the
-//! resource is deleted), so it is only ever read from, and written against, the API server.
-//! The watch cache can lag behind the operator's own writes: a claim it still shows may
-//! already have been withdrawn, and writing it back would hand the operator somebody
-//! else's key.
+//! The claim on an org key's name, and the finalizer, written together in one metadata
+//! patch right before a create call.
 //!
-//! A pass reads the status from the API server at most once, into a [`ServerStatus`] that
-//! it hands down, and that follows the pass's own claim writes.
+//! A claim is what lets the operator delete a same-named remote key (to replace a key whose
+//! token was lost, or when the resource is deleted). It lives in the annotation
+//! [`CLAIM_ANNOTATION`] with the time it was made, sealed by an HMAC over the resource's uid,
+//! the name and the time, keyed with the organisation's grafana.com token. Whoever may edit
+//! the resource may edit its annotations, but without that token cannot make a claim the
+//! operator accepts; with it, they could delete the key themselves. A claim made under
+//! credentials since replaced no longer verifies: a key lost in a crash under the old token
+//! then shows as `KeyConflict` rather than being replaced.
+//!
+//! A claim that decides a delete is read from the API server, never from the watch cache:
+//! the cache can lag behind the operator's own writes, and a claim it still shows may
+//! already have been withdrawn. A pass reads the resource from the API server at most once,
+//! into a [`ServerCopy`] that it hands down, and that follows the pass's own writes.
 
 use k8s_openapi::jiff::Timestamp;
+use kube::{Resource, ResourceExt};
+use ring::hmac;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
 use super::desired::{self, KeyClaim};
 use crate::{
-    controller::{Context, Error, cluster, status},
-    crd::{GrafanaCloudApiKey, GrafanaCloudApiKeyStatus},
+    controller::{Context, Error, cluster},
+    crd::{FINALIZER, GrafanaCloudApiKey},
+    grafana::Token,
 };
 
-/// The resource's status as the API server holds it, read at most once per pass.
-#[derive(Debug, Default)]
-pub struct ServerStatus {
-    /// `None` until read; then the status, or `None` for a resource without status (or gone).
-    held: Option<Option<GrafanaCloudApiKeyStatus>>,
+/// The annotation that holds the sealed claim.
+pub const CLAIM_ANNOTATION: &str = "grafanacloud.operator.dev/key-claim";
+
+/// The annotation's value.
+#[derive(Debug, Deserialize, Serialize)]
+struct Sealed {
+    name: String,
+    at: String,
+    seal: String,
 }
 
-impl ServerStatus {
+fn key(token: &Token) -> hmac::Key {
+    hmac::Key::new(hmac::HMAC_SHA256, token.expose().as_bytes())
+}
+
+fn message(uid: &str, name: &str, at: &str) -> Vec<u8> {
+    format!("{uid}\n{name}\n{at}").into_bytes()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) || text.len() > 128 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| {
+            text.get(i..i + 2)
+                .and_then(|b| u8::from_str_radix(b, 16).ok())
+        })
+        .collect()
+}
+
+/// The annotation value claiming `name` at `at` for the resource with `uid`.
+fn seal(token: &Token, uid: &str, name: &str, at: &str) -> String {
+    let tag = hmac::sign(&key(token), &message(uid, name, at));
+    let sealed = Sealed {
+        name: name.to_string(),
+        at: at.to_string(),
+        seal: hex(tag.as_ref()),
+    };
+    serde_json::to_string(&sealed).unwrap_or_default()
+}
+
+/// The name `obj`'s annotation claims, without checking its seal: enough to know that no
+/// claim exists, never enough to act on one.
+pub fn claimed_name(obj: &GrafanaCloudApiKey) -> Option<String> {
+    let value = obj.annotations().get(CLAIM_ANNOTATION)?;
+    serde_json::from_str::<Sealed>(value).ok().map(|s| s.name)
+}
+
+/// The claim `obj`'s annotation holds, if its seal verifies under `token`.
+pub fn verified(obj: &GrafanaCloudApiKey, token: &Token) -> Option<KeyClaim> {
+    let value = obj.annotations().get(CLAIM_ANNOTATION)?;
+    let sealed: Sealed = serde_json::from_str(value).ok()?;
+    let tag = unhex(&sealed.seal)?;
+    let uid = obj.uid()?;
+    hmac::verify(&key(token), &message(&uid, &sealed.name, &sealed.at), &tag).ok()?;
+    Some(KeyClaim {
+        name: sealed.name,
+        at: Some(sealed.at.parse().ok()?),
+    })
+}
+
+/// The resource as the API server holds it, read at most once per pass.
+#[derive(Debug, Default)]
+pub struct ServerCopy {
+    /// `None` until read; then the resource, or `None` once it is gone.
+    held: Option<Option<GrafanaCloudApiKey>>,
+}
+
+impl ServerCopy {
     /// Nothing read yet.
     pub fn unread() -> Self {
         Self::default()
@@ -33,70 +112,208 @@ impl ServerStatus {
         &mut self,
         ctx: &Context,
         obj: &GrafanaCloudApiKey,
-    ) -> Result<Option<&GrafanaCloudApiKeyStatus>, Error> {
+    ) -> Result<Option<&GrafanaCloudApiKey>, Error> {
         if self.held.is_none() {
-            let fresh = cluster::read_fresh(ctx.cluster.as_ref(), obj).await?;
-            self.held = Some(fresh.and_then(|key| key.status));
+            self.held = Some(cluster::read_fresh(ctx.cluster.as_ref(), obj).await?);
         }
         Ok(self.held.as_ref().and_then(Option::as_ref))
     }
 
-    /// The claim the API server's status holds for this resource.
+    /// The claim the API server holds for this resource, if it verifies under `token`.
     pub async fn claim(
         &mut self,
         ctx: &Context,
         obj: &GrafanaCloudApiKey,
+        token: &Token,
     ) -> Result<Option<KeyClaim>, Error> {
-        Ok(KeyClaim::of(self.held(ctx, obj).await?))
+        Ok(self.held(ctx, obj).await?.and_then(|o| verified(o, token)))
     }
 
-    /// Records the claim on `name`, with the time, right before a create call, so that
-    /// after a crash between the create and the Secret write the next pass knows the
-    /// remote key is its own and replaces it, while a same-named key someone else made is
-    /// never touched (see [`desired::owns_remote`]). The claim is written even when the API
-    /// server held one already, because its time is what a key created by this call is
-    /// judged by. Returns the claim on the same name that the API server held before this
-    /// one, which covers a key left behind by an earlier pass.
+    /// Records the claim on `name`, with the time, right before a create call, together
+    /// with the finalizer, so that after a crash between the create and the Secret write
+    /// the next pass knows the remote key is its own and replaces it, while a same-named key
+    /// someone else made is never touched (see [`desired::owns_remote`]). The claim is
+    /// written even when the API server held one already, because its time is what a key
+    /// created by this call is judged by. Returns the claim on the same name that the API
+    /// server held before this one, which covers a key left behind by an earlier pass.
     pub async fn record(
         &mut self,
         ctx: &Context,
         obj: &GrafanaCloudApiKey,
-        status: &mut GrafanaCloudApiKeyStatus,
+        token: &Token,
         name: &str,
     ) -> Result<Option<KeyClaim>, Error> {
-        let current = self.held(ctx, obj).await?.cloned();
-        let previous = KeyClaim::of(current.as_ref()).filter(|c| c.name == name);
+        let current = self.held(ctx, obj).await?;
+        let previous = current
+            .and_then(|o| verified(o, token))
+            .filter(|c| c.name == name);
+        let uid = current.and_then(|o| o.uid()).unwrap_or_default();
         let at = desired::whole_seconds(Timestamp::now()).to_string();
-        status.key_name = Some(name.to_string());
-        status.key_claimed_at = Some(at.clone());
-        let mut marked = current.clone().unwrap_or_default();
-        marked.key_name = Some(name.to_string());
-        marked.key_claimed_at = Some(at);
-        marked.key_type = status.key_type.clone();
-        marked.secret_name = status.secret_name.clone();
-        marked.org_slug = status.org_slug.clone();
-        status::write_if_changed(ctx, obj, current.as_ref(), &marked).await?;
-        self.held = Some(Some(marked));
+        let claim = seal(token, &uid, name, &at);
+        let mut metadata = finalizers_with_ours(current, obj);
+        metadata["annotations"] = json!({ CLAIM_ANNOTATION: claim });
+        self.patch(ctx, obj, metadata).await?;
         Ok(previous)
     }
 
-    /// Withdraws the claim after the name turned out to be somebody else's. The write goes
-    /// to the API server at once: the pass's final status write compares against the watch
-    /// cache, which may never have seen the claim and would skip the write.
-    pub async fn withdraw(
+    /// Withdraws the claim after the name turned out to be somebody else's.
+    pub async fn withdraw(&mut self, ctx: &Context, obj: &GrafanaCloudApiKey) -> Result<(), Error> {
+        let metadata = json!({ "annotations": { CLAIM_ANNOTATION: null } });
+        self.patch(ctx, obj, metadata).await
+    }
+
+    /// Adds the finalizer if the resource lacks it: before a create that makes no claim (a
+    /// stack key's name is unique), and when a pass keeps a key whose finalizer was removed.
+    pub async fn ensure_finalizer(
         &mut self,
         ctx: &Context,
         obj: &GrafanaCloudApiKey,
-        status: &mut GrafanaCloudApiKeyStatus,
     ) -> Result<(), Error> {
-        status.key_name = None;
-        status.key_claimed_at = None;
-        let current = self.held(ctx, obj).await?.cloned();
-        let mut withdrawn = current.clone().unwrap_or_default();
-        withdrawn.key_name = None;
-        withdrawn.key_claimed_at = None;
-        status::write_if_changed(ctx, obj, current.as_ref(), &withdrawn).await?;
-        self.held = Some(Some(withdrawn));
+        let has = |o: &GrafanaCloudApiKey| o.finalizers().iter().any(|f| f == FINALIZER);
+        let known = self.held.as_ref().and_then(Option::as_ref).unwrap_or(obj);
+        if has(known) {
+            return Ok(());
+        }
+        let current = self.held(ctx, obj).await?;
+        if current.is_some_and(has) {
+            return Ok(());
+        }
+        let metadata = finalizers_with_ours(current, obj);
+        self.patch(ctx, obj, metadata).await
+    }
+
+    /// Merge-patches the resource's metadata and keeps the copy in step. Its echo starts no
+    /// pass (see `trigger::reconcile_inputs`).
+    async fn patch(
+        &mut self,
+        ctx: &Context,
+        obj: &GrafanaCloudApiKey,
+        metadata: Value,
+    ) -> Result<(), Error> {
+        ctx.check_fence()?;
+        let namespace = obj.namespace().ok_or(Error::MissingNamespace)?;
+        let version = cluster::patch_metadata(ctx.cluster.as_ref(), obj, metadata.clone())
+            .await
+            .map_err(|source| Error::WriteObject {
+                kind: "GrafanaCloudApiKey",
+                namespace: namespace.clone(),
+                name: obj.name_any(),
+                source: source.into(),
+            })?;
+        if let Some(Some(held)) = self.held.as_mut() {
+            apply_patch(held, &metadata, version);
+        }
         Ok(())
+    }
+}
+
+/// The metadata patch that adds the finalizer to `current`'s (or, when the resource is
+/// gone, `obj`'s) list, guarded by the resourceVersion the list was read at.
+fn finalizers_with_ours(current: Option<&GrafanaCloudApiKey>, obj: &GrafanaCloudApiKey) -> Value {
+    let base = current.unwrap_or(obj);
+    let mut finalizers = base.finalizers().to_vec();
+    if !finalizers.iter().any(|f| f == FINALIZER) {
+        finalizers.push(FINALIZER.to_string());
+    }
+    json!({
+        "resourceVersion": base.resource_version(),
+        "finalizers": finalizers,
+    })
+}
+
+/// What `metadata` (as [`finalizers_with_ours`] and the claim writes make it) did to `held`.
+fn apply_patch(held: &mut GrafanaCloudApiKey, metadata: &Value, version: Option<String>) {
+    let meta = held.meta_mut();
+    meta.resource_version = version;
+    if let Some(list) = metadata.get("finalizers").and_then(Value::as_array) {
+        meta.finalizers = Some(
+            list.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+        );
+    }
+    if let Some(changes) = metadata.get("annotations").and_then(Value::as_object) {
+        let annotations = meta.annotations.get_or_insert_default();
+        for (name, value) in changes {
+            match value.as_str() {
+                Some(value) => annotations.insert(name.clone(), value.to_string()),
+                None => annotations.remove(name),
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn key_with(annotation: Option<String>, uid: &str) -> GrafanaCloudApiKey {
+        let mut obj: GrafanaCloudApiKey = serde_json::from_value(json!({
+            "apiVersion": "grafanacloud.operator.dev/v1alpha1",
+            "kind": "GrafanaCloudApiKey",
+            "metadata": {"name": "k", "namespace": "ns", "uid": uid},
+            "spec": {"role": "Viewer"},
+        }))
+        .unwrap();
+        if let Some(value) = annotation {
+            obj.annotations_mut().insert(CLAIM_ANNOTATION.into(), value);
+        }
+        obj
+    }
+
+    #[test]
+    fn a_sealed_claim_verifies_under_its_token_and_uid_only() {
+        let token = Token::new("glc_secret");
+        let value = seal(&token, "uid-1", "metrics", "2026-12-02T00:00:00Z");
+        let claim = verified(&key_with(Some(value.clone()), "uid-1"), &token).unwrap();
+        assert_eq!(claim.name, "metrics");
+        assert_eq!(claim.at, Some("2026-12-02T00:00:00Z".parse().unwrap()));
+        assert!(
+            verified(&key_with(Some(value.clone()), "uid-2"), &token).is_none(),
+            "a claim copied onto another resource must not verify"
+        );
+        assert!(
+            verified(&key_with(Some(value), "uid-1"), &Token::new("glc_other")).is_none(),
+            "a claim made under other credentials must not verify"
+        );
+    }
+
+    #[test]
+    fn a_claim_edited_or_made_by_hand_does_not_verify() {
+        let token = Token::new("glc_secret");
+        let value = seal(&token, "uid-1", "metrics", "2026-12-02T00:00:00Z");
+        let edited = value.replace("metrics", "billing");
+        let moved = value.replace("00:00:00Z", "00:09:00Z");
+        for forged in [
+            edited,
+            moved,
+            r#"{"name":"metrics","at":"2026-12-02T00:00:00Z","seal":"00"}"#.to_string(),
+            r#"{"name":"metrics","at":"2026-12-02T00:00:00Z","seal":"zz"}"#.to_string(),
+            "metrics".to_string(),
+        ] {
+            let obj = key_with(Some(forged.clone()), "uid-1");
+            assert!(verified(&obj, &token).is_none(), "{forged} must not verify");
+        }
+        assert_eq!(
+            claimed_name(&key_with(
+                Some(value.replace("metrics", "billing")),
+                "uid-1"
+            ))
+            .as_deref(),
+            Some("billing"),
+            "the unverified name only says that a claim exists"
+        );
+        assert!(claimed_name(&key_with(None, "uid-1")).is_none());
+    }
+
+    #[test]
+    fn the_seal_carries_no_part_of_the_token() {
+        let token = Token::new("glc_secret_value_0123456789");
+        let value = seal(&token, "uid-1", "metrics", "2026-12-02T00:00:00Z");
+        assert!(!value.contains("glc_secret"));
+        assert!(!value.contains("0123456789"));
     }
 }

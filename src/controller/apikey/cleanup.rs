@@ -9,11 +9,19 @@ use kube::{
 };
 
 use super::{
-    claim::ServerStatus,
+    claim::{self, ServerCopy},
     desired::{self, KeyKind},
 };
 use crate::{
-    controller::{Context, Error, conditions::Reason, credentials, shell::ManagedKind, status},
+    controller::{
+        Context, Error,
+        conditions::Reason,
+        credentials::{self, Credentials},
+        secret::{self, Existing},
+        secret_write,
+        shell::ManagedKind,
+        status,
+    },
     crd::{DeletionPolicy, GrafanaCloudApiKey},
 };
 
@@ -50,15 +58,10 @@ async fn release(obj: &GrafanaCloudApiKey, ctx: &Context) -> Result<Action, Erro
     }
 
     let name = desired::base_name(obj);
-    // Only a key this resource created (or was about to create) is ever deleted, as the
-    // API server's status says rather than the watch cache.
-    if ServerStatus::unread()
-        .claim(ctx, obj)
-        .await?
-        .map(|c| c.name)
-        .as_deref()
-        != Some(name.as_str())
-    {
+    // Only a key this resource created (or was about to create) is ever deleted: one its
+    // claim names. The deleting copy is newer than any claim this resource wrote; whether
+    // the claim verifies is read from the API server below.
+    if claim::claimed_name(obj).as_deref() != Some(name.as_str()) {
         return Ok(Action::await_change());
     }
     if obj.spec.deletion_policy == DeletionPolicy::Retain {
@@ -72,14 +75,28 @@ async fn release(obj: &GrafanaCloudApiKey, ctx: &Context) -> Result<Action, Erro
         .await;
         return Ok(Action::await_change());
     }
-    match delete_remote(obj, ctx, &name).await {
-        Ok(org) => {
+    match delete_if_ours(obj, ctx, &name).await {
+        Ok(Some(org)) => {
             ctx.event(
                 obj,
                 EventType::Normal,
                 "Deleted",
                 "Delete",
                 format!("deleted org API key {name} in org {org}"),
+            )
+            .await;
+            Ok(Action::await_change())
+        }
+        Ok(None) => {
+            ctx.event(
+                obj,
+                EventType::Warning,
+                "Retained",
+                "Delete",
+                format!(
+                    "left org API key {name} in place: its claim no longer verifies under the \
+                     namespace's grafana.com credentials, and the Secret does not record it"
+                ),
             )
             .await;
             Ok(Action::await_change())
@@ -97,15 +114,47 @@ async fn release(obj: &GrafanaCloudApiKey, ctx: &Context) -> Result<Action, Erro
     }
 }
 
-/// Deletes the org key; returns the org it was in.
-async fn delete_remote(
+/// Deletes the org key named `name` if it is this resource's (see [`is_ours`]); returns the
+/// org it was in, or `None` when it was left alone.
+async fn delete_if_ours(
     obj: &GrafanaCloudApiKey,
     ctx: &Context,
     name: &str,
-) -> Result<String, Error> {
+) -> Result<Option<String>, Error> {
     let namespace = obj.namespace().ok_or(Error::MissingNamespace)?;
     let creds =
         credentials::resolve_for_cleanup(ctx, &namespace, obj.spec.credentials.as_ref()).await?;
+    if !is_ours(obj, ctx, &creds, name).await? {
+        return Ok(None);
+    }
+    delete_remote(ctx, &creds, name).await.map(Some)
+}
+
+/// Whether the key named `name` is this resource's to delete: its claim, as the API server
+/// holds it, verifies under the credentials, or the Secret records a key of that name (the
+/// claim of a key made under credentials since replaced).
+async fn is_ours(
+    obj: &GrafanaCloudApiKey,
+    ctx: &Context,
+    creds: &Credentials,
+    name: &str,
+) -> Result<bool, Error> {
+    let claim = ServerCopy::unread().claim(ctx, obj, &creds.token).await?;
+    if claim.is_some_and(|c| c.name == name) {
+        return Ok(true);
+    }
+    let namespace = obj.namespace().ok_or(Error::MissingNamespace)?;
+    let uid = obj.uid().unwrap_or_default();
+    let secret_name = desired::secret_name(obj);
+    let existing = secret_write::read_existing(ctx, &namespace, &secret_name, &uid).await?;
+    Ok(match existing {
+        Existing::Owned(secret) => secret::stored_record(&secret).is_some_and(|r| r.name == name),
+        Existing::Absent | Existing::Foreign => false,
+    })
+}
+
+/// Deletes the org key; returns the org it was in.
+async fn delete_remote(ctx: &Context, creds: &Credentials, name: &str) -> Result<String, Error> {
     let org = creds.require_org_slug()?.to_string();
     let deleted = ctx
         .grafana

@@ -206,26 +206,13 @@ pub enum OrgPlan {
     Conflict,
 }
 
-/// The claim a resource records on an org key name before each create call.
+/// The claim a resource records on an org key name before each create call (see
+/// [`claim`](super::claim)).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyClaim {
     pub name: String,
-    /// When it was recorded; `None` for a claim from before claim times were recorded.
+    /// When it was recorded; `None` for a claim that did not say.
     pub at: Option<Timestamp>,
-}
-
-impl KeyClaim {
-    /// The claim a status holds, if any.
-    pub fn of(status: Option<&GrafanaCloudApiKeyStatus>) -> Option<Self> {
-        let status = status?;
-        Some(Self {
-            name: status.key_name.clone()?,
-            at: status
-                .key_claimed_at
-                .as_deref()
-                .and_then(|at| at.parse().ok()),
-        })
-    }
 }
 
 /// Whether the Secret's record is exactly this remote key: ownership beyond doubt, since the

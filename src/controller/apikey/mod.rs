@@ -7,7 +7,7 @@
 //! - [`desired`]: the pure decisions both use.
 
 mod apply;
-mod claim;
+pub mod claim;
 mod cleanup;
 pub mod desired;
 pub mod org;
@@ -31,6 +31,9 @@ use super::{Context, Error, shell::ManagedKind};
 impl ManagedKind for GrafanaCloudApiKey {
     const KIND: &'static str = "GrafanaCloudApiKey";
     const OWNS_SECRETS: bool = true;
+    /// With the claim on an org key's name, in one write right before the create.
+    const ADDS_OWN_FINALIZER: bool = true;
+    const OWN_ANNOTATIONS: &'static [&'static str] = &[claim::CLAIM_ANNOTATION];
 
     fn credentials(&self) -> Option<&CredentialsRef> {
         self.spec.credentials.as_ref()

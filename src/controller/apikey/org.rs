@@ -7,7 +7,7 @@ use kube::runtime::events::EventType;
 use tracing::info;
 
 use super::{
-    claim::ServerStatus,
+    claim::{self, ServerCopy},
     desired::{self, KeyClaim, OrgPlan},
     outcome::{self, Outcome},
 };
@@ -149,7 +149,7 @@ pub(super) async fn converge(
     stack: Option<StackFacts>,
     prepared: &Prepared,
     status: &mut GrafanaCloudApiKeyStatus,
-    server: &mut ServerStatus,
+    server: &mut ServerCopy,
 ) -> Result<Outcome, Error> {
     let org = creds.require_org_slug()?.to_string();
     status.org_slug = Some(org.clone());
@@ -162,7 +162,7 @@ pub(super) async fn converge(
     let mut local = Local {
         stored,
         has_token: stored_token.is_some(),
-        claim: KeyClaim::of(obj.status.as_ref()).filter(|c| c.name == name),
+        claim: claim::verified(obj, &creds.token).filter(|c| c.name == name),
     };
     let (mut plan, remote) = plan(ctx, &creds.token, &org, &name, &local).await?;
     if !local.recorded(remote.as_ref())
@@ -173,17 +173,19 @@ pub(super) async fn converge(
     {
         // Deleting the remote key or leaving it alone rests on the status claim: take it
         // from the API server, never from the watch cache.
-        local.claim = server.claim(ctx, obj).await?.filter(|c| c.name == name);
+        local.claim = server
+            .claim(ctx, obj, &creds.token)
+            .await?
+            .filter(|c| c.name == name);
         plan = local.plan(remote.as_ref());
     }
 
     let resync = jittered(ctx.config.resync_interval, 0.1);
     let (record, token) = match (plan, stored_token, local.stored.clone()) {
         (OrgPlan::Conflict, ..) => {
-            // Not ours: a claim the watch cache still shows must not be written back.
+            // Not ours: the status names no key whose token the Secret holds.
             if status.key_name.as_deref() == Some(&name) {
                 status.key_name = None;
-                status.key_claimed_at = None;
             }
             return Ok(conflict(&name, &org));
         }
@@ -208,7 +210,7 @@ pub(super) async fn converge(
                 .await?;
             let delete_first = matches!(plan, OrgPlan::Recreate { delete_first: true });
             let mut recreated = plan != OrgPlan::Create;
-            let previous_claim = server.record(ctx, obj, status, &name).await?;
+            let previous_claim = server.record(ctx, obj, &creds.token, &name).await?;
             let role = desired::grafana_role(obj.spec.role);
             let mut created =
                 create(&ctx.grafana, &creds.token, &org, &name, role, delete_first).await;
@@ -226,7 +228,7 @@ pub(super) async fn converge(
                     }
                     OrgPlan::Conflict => {
                         // Not ours after all: withdraw the claim recorded before the create.
-                        server.withdraw(ctx, obj, status).await?;
+                        server.withdraw(ctx, obj).await?;
                         return Ok(conflict(&name, &org));
                     }
                     _ => {}
@@ -332,7 +334,6 @@ fn conflict(name: &str, org: &str) -> Outcome {
             ),
         ),
         action: requeue::after(SLOW_RETRY),
-        claim_settled: true,
     }
 }
 
@@ -345,6 +346,5 @@ fn ready(name: &str, org: &str, resync: std::time::Duration) -> Outcome {
     Outcome {
         readiness: Readiness::ready(format!("org API key {name} in org {org} is in the Secret")),
         action: requeue::after(resync),
-        claim_settled: true,
     }
 }

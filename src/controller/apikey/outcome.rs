@@ -12,8 +12,6 @@ use crate::controller::{
 pub struct Outcome {
     pub readiness: Readiness,
     pub action: Action,
-    /// The pass settled `status.keyName` from the Secret or the API server (see [`claim`]).
-    pub claim_settled: bool,
 }
 
 /// While the namespace is being deleted no new key is created: its Secret could no longer
@@ -27,6 +25,5 @@ pub async fn namespace_terminating(ctx: &Context, namespace: &str) -> Option<Out
                 format!("namespace {namespace} is being deleted; no new key is created"),
             ),
             action: Action::await_change(),
-            claim_settled: false,
         })
 }

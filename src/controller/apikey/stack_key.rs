@@ -155,7 +155,6 @@ pub(super) async fn converge(
                 .unwrap_or_default()
         )),
         action: requeue::after(requeue(now, renew_at, resync)),
-        claim_settled: true,
     })
 }
 
@@ -171,7 +170,6 @@ fn paced(at: Timestamp, now: Timestamp) -> Outcome {
             ),
         ),
         action: requeue::after(desired::requeue_after(now, Some(at), desired::MIN_KEY_AGE)),
-        claim_settled: true,
     }
 }
 
