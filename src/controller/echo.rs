@@ -5,7 +5,8 @@
 //! owner at once, before the watch cache held the status the same pass had just written:
 //! that pass then wrote the same status again, for about two thirds of the keys in a burst.
 //! A Secret someone else changed or deleted has another resourceVersion and still wakes its
-//! owner.
+//! owner. The echo can arrive on the watch before the write's own answer: while a write is
+//! in flight, any event of that Secret is taken as its echo.
 
 use std::{collections::HashMap, sync::Mutex};
 
@@ -16,27 +17,44 @@ use kube::{ResourceExt, core::PartialObjectMeta};
 /// lets a few echoes through.
 const MAX_ENTRIES: usize = 200_000;
 
-/// (namespace, name) → the resourceVersion of this process's last write of that Secret.
+/// What this process knows of its last write of one Secret.
+#[derive(Debug, PartialEq, Eq)]
+enum Write {
+    /// Sent, not yet answered.
+    InFlight,
+    /// Answered with this resourceVersion.
+    At(String),
+}
+
+/// (namespace, name) → this process's last write of that Secret.
 #[derive(Debug, Default)]
 pub struct OwnWrites {
-    written: Mutex<HashMap<(String, String), String>>,
+    written: Mutex<HashMap<(String, String), Write>>,
 }
 
 impl OwnWrites {
-    /// Records that this process wrote Secret `namespace/name`, which is now at
-    /// `resource_version`.
-    pub fn wrote(&self, namespace: &str, name: &str, resource_version: Option<String>) {
+    /// Records that this process is about to write Secret `namespace/name`.
+    pub fn writing(&self, namespace: &str, name: &str) {
+        self.set(namespace, name, Write::InFlight);
+    }
+
+    fn set(&self, namespace: &str, name: &str, write: Write) {
         let mut written = self.lock();
         let key = (namespace.to_string(), name.to_string());
+        if written.len() >= MAX_ENTRIES && !written.contains_key(&key) {
+            written.clear();
+        }
+        written.insert(key, write);
+    }
+
+    /// Records that this process wrote Secret `namespace/name`, which is now at
+    /// `resource_version`; `None` when the write failed or its answer named no version.
+    pub fn wrote(&self, namespace: &str, name: &str, resource_version: Option<String>) {
         match resource_version {
-            Some(version) => {
-                if written.len() >= MAX_ENTRIES && !written.contains_key(&key) {
-                    written.clear();
-                }
-                written.insert(key, version);
-            }
+            Some(version) => self.set(namespace, name, Write::At(version)),
             None => {
-                written.remove(&key);
+                self.lock()
+                    .remove(&(namespace.to_string(), name.to_string()));
             }
         }
     }
@@ -51,7 +69,8 @@ impl OwnWrites {
         let key = (namespace, secret.name_any());
         let mut written = self.lock();
         match written.get(&key) {
-            Some(ours) if *ours == version => true,
+            Some(Write::InFlight) => true,
+            Some(Write::At(ours)) if *ours == version => true,
             Some(_) => {
                 written.remove(&key);
                 false
@@ -60,7 +79,7 @@ impl OwnWrites {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), String>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Write>> {
         self.written
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -100,6 +119,25 @@ mod tests {
         assert!(
             !writes.is_echo(&seen("ns", "token", "41")),
             "an old version seen again after a change is not an echo"
+        );
+    }
+
+    #[test]
+    fn an_event_while_the_write_is_in_flight_is_its_echo() {
+        let writes = OwnWrites::default();
+        writes.writing("ns", "token");
+        assert!(
+            writes.is_echo(&seen("ns", "token", "41")),
+            "the echo came before the answer"
+        );
+        writes.wrote("ns", "token", Some("41".into()));
+        assert!(writes.is_echo(&seen("ns", "token", "41")));
+        assert!(!writes.is_echo(&seen("ns", "token", "57")));
+        writes.writing("ns", "token");
+        writes.wrote("ns", "token", None);
+        assert!(
+            !writes.is_echo(&seen("ns", "token", "58")),
+            "a failed write leaves no echo to wait for"
         );
     }
 

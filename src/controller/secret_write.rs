@@ -197,10 +197,17 @@ impl Prepared {
             ctx.check_fence()?;
         }
         let cluster = ctx.cluster.as_ref();
+        if self
+            .owned
+            .as_ref()
+            .is_some_and(|current| secret::up_to_date(current, &desired))
+        {
+            return Ok(SecretWrite::Unchanged);
+        }
+        if !dry_run {
+            ctx.own_writes.writing(&self.namespace, &self.name);
+        }
         let written = match &self.owned {
-            Some(current) if secret::up_to_date(current, &desired) => {
-                return Ok(SecretWrite::Unchanged);
-            }
             Some(current) => {
                 desired.metadata.resource_version = current.metadata.resource_version.clone();
                 cluster::replace(cluster, &desired, dry_run)
@@ -211,11 +218,12 @@ impl Prepared {
                 .await
                 .map(|version| (SecretWrite::Created, version)),
         };
-        let (written, version) = written
-            .map_err(|source| secret_write_error(&self.namespace, &self.name, &desired, source))?;
         if !dry_run {
+            let version = written.as_ref().ok().and_then(|(_, v)| v.clone());
             ctx.own_writes.wrote(&self.namespace, &self.name, version);
         }
+        let (written, _) = written
+            .map_err(|source| secret_write_error(&self.namespace, &self.name, &desired, source))?;
         Ok(written)
     }
 }
