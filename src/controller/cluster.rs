@@ -15,12 +15,12 @@ use kube::{
     Api, Client, Resource, ResourceExt,
     api::{DeleteParams, ListParams, Patch, PatchParams, PostParams},
     core::{ApiResource, DynamicObject},
-    runtime::events::{Event, Recorder, Reporter},
+    runtime::events::{Event, Reporter},
 };
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
 
-use super::Error;
+use super::{Error, events::Publisher};
 
 /// Field manager of every write the operator makes.
 pub const FIELD_MANAGER: &str = "grafana-cloud-operator";
@@ -102,7 +102,7 @@ pub trait Cluster: Send + Sync {
 /// The real API server.
 pub struct KubeCluster {
     client: Client,
-    recorder: Recorder,
+    events: Publisher,
 }
 
 impl KubeCluster {
@@ -111,8 +111,8 @@ impl KubeCluster {
             controller: FIELD_MANAGER.into(),
             instance: std::env::var("POD_NAME").ok(),
         };
-        let recorder = Recorder::new(client.clone(), reporter);
-        Self { client, recorder }
+        let events = Publisher::new(client.clone(), reporter);
+        Self { client, events }
     }
 }
 
@@ -216,7 +216,7 @@ impl Cluster for KubeCluster {
     }
 
     fn publish<'a>(&'a self, reference: &'a ObjectReference, event: &'a Event) -> Reply<'a, ()> {
-        async move { self.recorder.publish(event, reference).await }.boxed()
+        async move { self.events.publish(event, reference).await }.boxed()
     }
 }
 

@@ -9,6 +9,7 @@ mod context;
 pub mod credentials;
 pub mod echo;
 pub mod error;
+mod events;
 pub mod kind;
 pub mod policy;
 pub mod policy_token;
