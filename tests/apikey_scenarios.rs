@@ -286,6 +286,35 @@ async fn a_same_named_key_someone_else_made_is_left_alone() {
     assert_eq!(env.sim.control().org_keys(ORG)[0].role, "Viewer");
 }
 
+/// The claim and finalizer are written against the copy the pass started from, guarded by
+/// its resourceVersion. When someone changed the resource since (here: a label, and another
+/// controller's finalizer), the write is refused, the resource read fresh, and the write
+/// made again without dropping what the other writer added.
+#[tokio::test]
+async fn a_claim_against_a_stale_copy_is_written_again_from_a_fresh_read() {
+    let env = env().await;
+    env.put_key("metrics", org_key_spec());
+    let stale = env.key("metrics");
+    let mut changed = stale.clone();
+    changed.labels_mut().insert("team".into(), "a".into());
+    changed.finalizers_mut().push("example.com/keep".into());
+    env.cluster.put(&changed);
+
+    GrafanaCloudApiKey::apply(&stale, &env.ctx).await.unwrap();
+    let key = env.key("metrics");
+    assert_eq!(
+        key.finalizers(),
+        ["example.com/keep", FINALIZER],
+        "the other writer's finalizer was dropped, or ours is missing"
+    );
+    assert_eq!(key.labels().get("team").map(String::as_str), Some("a"));
+    assert_eq!(
+        claim::verified(&key, &env.token).map(|c| c.name).as_deref(),
+        Some(NAME)
+    );
+    assert_eq!(env.secret_token("metrics"), env.only_live_token());
+}
+
 /// A claim written by hand (whoever may edit the resource may edit its annotations) names
 /// the key and the time it was made, but carries no seal made with the organisation's
 /// token: neither a pass nor a delete touches the key.

@@ -43,7 +43,7 @@ struct Args {
     /// Render README.md beside an existing results.json instead of running anything.
     #[arg(long, value_name = "RESULTS_JSON")]
     render: Option<PathBuf>,
-    /// Only the scenarios whose name contains this.
+    /// Only the scenario of exactly this name, or else those whose name contains it.
     #[arg(long)]
     only: Option<String>,
     /// Where results.json and README.md go. Default: bench/results (full), target/bench-quick (quick).
@@ -211,12 +211,17 @@ async fn bench(args: Args) -> Result<(), BoxError> {
         }
     }
     let mut scenarios = scenarios(args.quick);
-    if let Some(only) = &args.only {
-        scenarios.retain(|s| s.name.contains(only.as_str()));
-    }
     let mut token_scenarios = tokens::scenarios(args.quick);
     if let Some(only) = &args.only {
-        token_scenarios.retain(|s| s.name.contains(only.as_str()));
+        let exact = scenarios.iter().map(|s| s.name.as_str());
+        let exact = exact.chain(token_scenarios.iter().map(|s| s.name.as_str()));
+        let exact = exact.into_iter().any(|name| name == only);
+        let chosen = |name: &str| match exact {
+            true => name == only,
+            false => name.contains(only.as_str()),
+        };
+        scenarios.retain(|s| chosen(&s.name));
+        token_scenarios.retain(|s| chosen(&s.name));
     }
     let mut all_runs = Vec::new();
     let mut token_runs = Vec::new();

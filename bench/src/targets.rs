@@ -38,7 +38,7 @@ fn key_write_rows(out: &mut String, report: &Report) {
         let m = median(per_key);
         let _ = writeln!(
             out,
-            "| ≤ {WRITES_PER_KEY} apiserver writes per org key on creation, the Secret included | {} (burst) | {m:.2} (finalizer, claim, Secret, status; events not counted) | {} |",
+            "| ≤ {WRITES_PER_KEY} apiserver writes per org key on creation, the Secret included | {} (burst) | {m:.2} (finalizer and claim in one patch, Secret, status; events not counted) | {} |",
             s.name,
             verdict(m <= WRITES_PER_KEY)
         );

@@ -13,7 +13,9 @@
 //! A claim that decides a delete is read from the API server, never from the watch cache:
 //! the cache can lag behind the operator's own writes, and a claim it still shows may
 //! already have been withdrawn. A pass reads the resource from the API server at most once,
-//! into a [`ServerCopy`] that it hands down, and that follows the pass's own writes.
+//! into a [`ServerCopy`] that it hands down, and that follows the pass's own writes. A claim
+//! write needs no read first: it is guarded by the resourceVersion of the copy in hand, so
+//! when it succeeds that copy was the API server's, and only a 409 costs a fresh read.
 
 use k8s_openapi::jiff::Timestamp;
 use kube::{Resource, ResourceExt};
@@ -143,23 +145,15 @@ impl ServerCopy {
         token: &Token,
         name: &str,
     ) -> Result<Option<KeyClaim>, Error> {
-        let current = self.held(ctx, obj).await?;
-        let previous = current
-            .and_then(|o| verified(o, token))
-            .filter(|c| c.name == name);
-        let uid = current.and_then(|o| o.uid()).unwrap_or_default();
         let at = desired::whole_seconds(Timestamp::now()).to_string();
-        let claim = seal(token, &uid, name, &at);
-        let mut metadata = finalizers_with_ours(current, obj);
-        metadata["annotations"] = json!({ CLAIM_ANNOTATION: claim });
-        self.patch(ctx, obj, metadata).await?;
-        Ok(previous)
-    }
-
-    /// Withdraws the claim after the name turned out to be somebody else's.
-    pub async fn withdraw(&mut self, ctx: &Context, obj: &GrafanaCloudApiKey) -> Result<(), Error> {
-        let metadata = json!({ "annotations": { CLAIM_ANNOTATION: null } });
-        self.patch(ctx, obj, metadata).await
+        let build = |base: &GrafanaCloudApiKey| {
+            let claim = seal(token, &base.uid().unwrap_or_default(), name, &at);
+            let mut metadata = finalizers_with_ours(base);
+            metadata["annotations"] = json!({ CLAIM_ANNOTATION: claim });
+            metadata
+        };
+        let base = self.guarded_patch(ctx, obj, build).await?;
+        Ok(verified(&base, token).filter(|c| c.name == name))
     }
 
     /// Adds the finalizer if the resource lacks it: before a create that makes no claim (a
@@ -170,16 +164,40 @@ impl ServerCopy {
         obj: &GrafanaCloudApiKey,
     ) -> Result<(), Error> {
         let has = |o: &GrafanaCloudApiKey| o.finalizers().iter().any(|f| f == FINALIZER);
-        let known = self.held.as_ref().and_then(Option::as_ref).unwrap_or(obj);
-        if has(known) {
+        if has(self.in_hand(obj)) {
             return Ok(());
         }
-        let current = self.held(ctx, obj).await?;
-        if current.is_some_and(has) {
-            return Ok(());
+        self.guarded_patch(ctx, obj, finalizers_with_ours).await?;
+        Ok(())
+    }
+
+    /// The freshest copy this pass has: the API server's if read or written, else `obj`.
+    fn in_hand<'a>(&'a self, obj: &'a GrafanaCloudApiKey) -> &'a GrafanaCloudApiKey {
+        self.held.as_ref().and_then(Option::as_ref).unwrap_or(obj)
+    }
+
+    /// Merge-patches the metadata that `build` makes from the copy in hand, guarded by that
+    /// copy's resourceVersion; after a 409 reads the resource fresh and tries once more.
+    /// Returns the copy the successful patch was built from, which was the API server's.
+    async fn guarded_patch(
+        &mut self,
+        ctx: &Context,
+        obj: &GrafanaCloudApiKey,
+        build: impl Fn(&GrafanaCloudApiKey) -> Value,
+    ) -> Result<GrafanaCloudApiKey, Error> {
+        ctx.check_fence()?;
+        let base = self.in_hand(obj).clone();
+        match self.patch(ctx, &base, build(&base)).await {
+            Err(kube::Error::Api(status)) if status.code == 409 && self.held.is_none() => {}
+            result => return result.map(|()| base).map_err(|e| write_error(obj, e)),
         }
-        let metadata = finalizers_with_ours(current, obj);
-        self.patch(ctx, obj, metadata).await
+        let Some(fresh) = self.held(ctx, obj).await?.cloned() else {
+            return Err(gone(obj));
+        };
+        self.patch(ctx, &fresh, build(&fresh))
+            .await
+            .map_err(|e| write_error(obj, e))?;
+        Ok(fresh)
     }
 
     /// Merge-patches the resource's metadata and keeps the copy in step. Its echo starts no
@@ -187,30 +205,51 @@ impl ServerCopy {
     async fn patch(
         &mut self,
         ctx: &Context,
-        obj: &GrafanaCloudApiKey,
+        base: &GrafanaCloudApiKey,
         metadata: Value,
-    ) -> Result<(), Error> {
-        ctx.check_fence()?;
-        let namespace = obj.namespace().ok_or(Error::MissingNamespace)?;
-        let version = cluster::patch_metadata(ctx.cluster.as_ref(), obj, metadata.clone())
-            .await
-            .map_err(|source| Error::WriteObject {
-                kind: "GrafanaCloudApiKey",
-                namespace: namespace.clone(),
-                name: obj.name_any(),
-                source: source.into(),
-            })?;
-        if let Some(Some(held)) = self.held.as_mut() {
-            apply_patch(held, &metadata, version);
-        }
+    ) -> Result<(), kube::Error> {
+        let version = cluster::patch_metadata(ctx.cluster.as_ref(), base, metadata.clone()).await?;
+        let mut written = base.clone();
+        apply_patch(&mut written, &metadata, version);
+        self.held = Some(Some(written));
         Ok(())
+    }
+
+    /// Withdraws the claim after the name turned out to be somebody else's.
+    pub async fn withdraw(&mut self, ctx: &Context, obj: &GrafanaCloudApiKey) -> Result<(), Error> {
+        ctx.check_fence()?;
+        let metadata = json!({ "annotations": { CLAIM_ANNOTATION: null } });
+        let base = self.in_hand(obj).clone();
+        self.patch(ctx, &base, metadata)
+            .await
+            .map_err(|e| write_error(obj, e))
     }
 }
 
-/// The metadata patch that adds the finalizer to `current`'s (or, when the resource is
-/// gone, `obj`'s) list, guarded by the resourceVersion the list was read at.
-fn finalizers_with_ours(current: Option<&GrafanaCloudApiKey>, obj: &GrafanaCloudApiKey) -> Value {
-    let base = current.unwrap_or(obj);
+fn write_error(obj: &GrafanaCloudApiKey, source: kube::Error) -> Error {
+    Error::WriteObject {
+        kind: "GrafanaCloudApiKey",
+        namespace: obj.namespace().unwrap_or_default(),
+        name: obj.name_any(),
+        source: source.into(),
+    }
+}
+
+/// The resource went away between the 409 and the fresh read.
+fn gone(obj: &GrafanaCloudApiKey) -> Error {
+    write_error(
+        obj,
+        kube::Error::Api(
+            kube::core::Status::failure("the resource was deleted", "NotFound")
+                .with_code(404)
+                .boxed(),
+        ),
+    )
+}
+
+/// The metadata patch that adds the finalizer to `base`'s list, guarded by the
+/// resourceVersion `base` was read at.
+fn finalizers_with_ours(base: &GrafanaCloudApiKey) -> Value {
     let mut finalizers = base.finalizers().to_vec();
     if !finalizers.iter().any(|f| f == FINALIZER) {
         finalizers.push(FINALIZER.to_string());

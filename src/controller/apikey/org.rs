@@ -171,7 +171,7 @@ pub(super) async fn converge(
             OrgPlan::Conflict | OrgPlan::Recreate { delete_first: true }
         )
     {
-        // Deleting the remote key or leaving it alone rests on the status claim: take it
+        // Deleting the remote key or leaving it alone rests on the claim: take it
         // from the API server, never from the watch cache.
         local.claim = server
             .claim(ctx, obj, &creds.token)
