@@ -27,6 +27,7 @@ use super::{
     cluster::Cluster,
     conditions::{Readiness, Reason, ready_condition},
     credentials::{Credentials, DefaultCredentials},
+    credentials_cache::CredentialsCache,
     echo::OwnWrites,
     snapshot::SnapshotCache,
 };
@@ -75,6 +76,8 @@ pub struct Context {
     pub account_tokens: SnapshotCache<Vec<AccountToken>>,
     /// The Secrets this process wrote, so that their echoes wake no owner.
     pub own_writes: Arc<OwnWrites>,
+    /// Credentials read from Secrets, reused while their watch shows them unchanged.
+    pub credentials_cache: Arc<CredentialsCache>,
     failures: Mutex<HashMap<String, u32>>,
     /// The last token read from each credentials Secret, by (namespace, name, key). Memory
     /// only: it lets cleanups finish after a namespace deletion removed the Secret first.
@@ -103,6 +106,7 @@ impl Context {
             stack_accounts: SnapshotCache::default(),
             account_tokens: SnapshotCache::default(),
             own_writes: Arc::default(),
+            credentials_cache: Arc::default(),
             failures: Mutex::default(),
             remembered: Mutex::default(),
         })

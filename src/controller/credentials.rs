@@ -129,6 +129,9 @@ async fn namespace_allowed(
 }
 
 async fn read(ctx: &Context, namespace: &str, name: &str, key: &str) -> Result<Credentials, Error> {
+    if let Some(creds) = ctx.credentials_cache.get(namespace, name, key) {
+        return Ok(creds);
+    }
     let secret = cluster::get::<Secret>(ctx.cluster.as_ref(), Some(namespace), name)
         .await?
         .ok_or_else(|| Error::CredentialsSecretMissing {
@@ -160,5 +163,8 @@ async fn read(ctx: &Context, namespace: &str, name: &str, key: &str) -> Result<C
         },
     };
     ctx.remember_credentials(key, &creds);
+    let version = secret.metadata.resource_version.as_deref();
+    ctx.credentials_cache
+        .put(namespace, name, key, version, &creds);
     Ok(creds)
 }

@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod conditions;
 mod context;
 pub mod credentials;
+mod credentials_cache;
 pub mod echo;
 pub mod error;
 mod events;

@@ -87,6 +87,7 @@ pub async fn run<K: ManagedKind>(
             scope.as_deref(),
             ctx.config.default_credentials.clone(),
             store,
+            ctx.credentials_cache.clone(),
         ),
         false => controller,
     };

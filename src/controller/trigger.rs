@@ -37,12 +37,22 @@ pub fn spec_changes<K: ManagedKind>(
     let (reader, writer) = reflector::store();
     let changes = watcher(api, watcher::Config::default().any_semantic())
         .default_backoff()
-        // managedFields took about 6 KiB of every stored key, and nothing reads them.
-        .modify(|obj| obj.managed_fields_mut().clear())
+        .modify(trim)
         .reflect(writer)
         .applied_objects()
         .predicate_filter(reconcile_inputs::<K>, PredicateConfig::default());
     (reader, changes)
+}
+
+/// `kubectl apply`'s copy of the whole object as last applied.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// Drops what nothing reads before the object reaches the store: managedFields (about
+/// 6 KiB of every stored key) and the copy of the spec that `kubectl apply` keeps in an
+/// annotation.
+fn trim<K: ManagedKind>(obj: &mut K) {
+    obj.managed_fields_mut().clear();
+    obj.annotations_mut().remove(LAST_APPLIED);
 }
 
 /// A hash of everything but status and bookkeeping: two versions with the same hash
@@ -111,6 +121,27 @@ mod tests {
 
     fn base() -> serde_json::Value {
         json!({"name": "k", "namespace": "ns", "generation": 1, "resourceVersion": "10"})
+    }
+
+    #[test]
+    fn the_store_keeps_neither_managed_fields_nor_kubectl_s_copy() {
+        let mut meta = base();
+        meta["annotations"] = json!({
+            super::LAST_APPLIED: "{\"spec\":{\"role\":\"Viewer\"}}",
+            "team": "a",
+        });
+        meta["managedFields"] = json!([{"manager": "kubectl", "operation": "Apply"}]);
+        let mut obj = key(meta, json!({}));
+        super::trim(&mut obj);
+        assert!(obj.metadata.managed_fields.unwrap_or_default().is_empty());
+        assert_eq!(
+            obj.metadata
+                .annotations
+                .unwrap_or_default()
+                .into_keys()
+                .collect::<Vec<_>>(),
+            ["team"]
+        );
     }
 
     #[test]

@@ -19,7 +19,10 @@ use kube::{
     },
 };
 
-use super::{credentials::DefaultCredentials, echo::OwnWrites, kind::ManagedKind};
+use super::{
+    credentials::DefaultCredentials, credentials_cache::CredentialsCache, echo::OwnWrites,
+    kind::ManagedKind,
+};
 use crate::crd::{MANAGED_BY_LABEL, MANAGED_BY_VALUE};
 
 /// Wakes the owner of a Secret the operator writes (by the managed-by label) when the Secret
@@ -72,10 +75,12 @@ pub fn watch_credentials<K>(
     scope: Option<&str>,
     default: Option<DefaultCredentials>,
     store: Store<K>,
+    cache: Arc<CredentialsCache>,
 ) -> Controller<K>
 where
     K: ManagedKind,
 {
+    cache.watched();
     let outside = default
         .as_ref()
         .zip(scope)
@@ -89,6 +94,13 @@ where
             )
         });
     let users = move |secret: PartialObjectMeta<Secret>| {
+        if let Some(namespace) = secret.namespace() {
+            cache.saw(
+                &namespace,
+                &secret.name_any(),
+                secret.resource_version().as_deref(),
+            );
+        }
         credential_users(&store, default.as_ref(), &secret)
     };
     let in_scope: Api<PartialObjectMeta<Secret>> = super::scoped_api(client, scope);
