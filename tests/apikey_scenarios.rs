@@ -409,6 +409,23 @@ async fn deleting_an_org_key_twice_counts_the_404_as_success() {
     );
 }
 
+/// A key made before claims were annotations has none; its Secret's record still lets the
+/// delete remove it.
+#[tokio::test]
+async fn a_key_without_a_claim_annotation_is_deleted_when_its_secret_records_it() {
+    let env = env().await;
+    env.put_key("metrics", org_key_spec());
+    env.pass("metrics").await.unwrap();
+    let mut key = env.key("metrics");
+    key.annotations_mut().remove(CLAIM_ANNOTATION);
+    env.cluster.put(&key);
+    env.cleanup("metrics").await.unwrap();
+    assert!(
+        env.sim.control().org_keys(ORG).is_empty(),
+        "the key its Secret records was left behind"
+    );
+}
+
 #[tokio::test]
 async fn removed_api_keys_say_which_kind_to_use_and_are_not_retried() {
     logs();

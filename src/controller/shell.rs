@@ -1,6 +1,6 @@
 //! The controller shell that every kind shares: the reconcile wrapper (span, timer, panic
-//! guard, finalizer unless the kind adds its own, metrics) and the watch loop (spec changes, credentials Secrets, the
-//! kind's own watches). A kind plugs in by implementing [`ManagedKind`]; `run.rs` starts it
+//! guard, finalizer unless the kind adds its own, metrics) and the watch loop (spec changes,
+//! credentials Secrets, the kind's own watches). A kind plugs in by implementing [`ManagedKind`]; `run.rs` starts it
 //! with one line.
 
 use std::sync::Arc;

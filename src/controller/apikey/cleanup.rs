@@ -59,9 +59,12 @@ async fn release(obj: &GrafanaCloudApiKey, ctx: &Context) -> Result<Action, Erro
 
     let name = desired::base_name(obj);
     // Only a key this resource created (or was about to create) is ever deleted: one its
-    // claim names. The deleting copy is newer than any claim this resource wrote; whether
-    // the claim verifies is read from the API server below.
-    if claim::claimed_name(obj).as_deref() != Some(name.as_str()) {
+    // claim names (the deleting copy is newer than any claim this resource wrote; whether
+    // the claim verifies is read from the API server below), or its Secret records, as for
+    // a key made before claims were annotations.
+    if claim::claimed_name(obj).as_deref() != Some(name.as_str())
+        && !secret_records(obj, ctx, &name).await?
+    {
         return Ok(Action::await_change());
     }
     if obj.spec.deletion_policy == DeletionPolicy::Retain {
@@ -131,8 +134,8 @@ async fn delete_if_ours(
 }
 
 /// Whether the key named `name` is this resource's to delete: its claim, as the API server
-/// holds it, verifies under the credentials, or the Secret records a key of that name (the
-/// claim of a key made under credentials since replaced).
+/// holds it, verifies under the credentials, or the Secret records a key of that name (a key
+/// made under credentials since replaced, or before claims were annotations).
 async fn is_ours(
     obj: &GrafanaCloudApiKey,
     ctx: &Context,
@@ -143,6 +146,15 @@ async fn is_ours(
     if claim.is_some_and(|c| c.name == name) {
         return Ok(true);
     }
+    secret_records(obj, ctx, name).await
+}
+
+/// Whether the resource's own Secret records a key named `name`.
+async fn secret_records(
+    obj: &GrafanaCloudApiKey,
+    ctx: &Context,
+    name: &str,
+) -> Result<bool, Error> {
     let namespace = obj.namespace().ok_or(Error::MissingNamespace)?;
     let uid = obj.uid().unwrap_or_default();
     let secret_name = desired::secret_name(obj);
