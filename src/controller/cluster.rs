@@ -320,19 +320,18 @@ where
 }
 
 /// Merge-patches the metadata of `obj` (see [`Cluster::patch_metadata`]) and returns the
-/// resourceVersion it got; the API server's error is returned as is.
+/// object as the API server holds it after the patch; the API server's error is returned
+/// as is.
 pub async fn patch_metadata<K>(
     cluster: &dyn Cluster,
     obj: &K,
     metadata: Value,
-) -> Result<Option<String>, kube::Error>
+) -> Result<K, kube::Error>
 where
-    K: Resource<DynamicType = ()>,
+    K: Resource<DynamicType = ()> + DeserializeOwned,
 {
-    cluster
-        .patch_metadata(&key_of(obj), metadata)
-        .await
-        .map(|written| resource_version(&written))
+    let patched = cluster.patch_metadata(&key_of(obj), metadata).await?;
+    serde_json::from_value(patched).map_err(kube::Error::SerdeError)
 }
 
 fn resource_version(written: &Value) -> Option<String> {

@@ -18,7 +18,7 @@
 //! when it succeeds that copy was the API server's, and only a 409 costs a fresh read.
 
 use k8s_openapi::jiff::Timestamp;
-use kube::{Resource, ResourceExt};
+use kube::ResourceExt;
 use ring::hmac;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -100,7 +100,8 @@ pub fn verified(obj: &GrafanaCloudApiKey, token: &Token) -> Option<KeyClaim> {
 /// The resource as the API server holds it, read at most once per pass.
 #[derive(Debug, Default)]
 pub struct ServerCopy {
-    /// `None` until read; then the resource, or `None` once it is gone.
+    /// `None` until read or written; then the resource as the API server answered the read
+    /// or this pass's last write, or `None` once it is gone.
     held: Option<Option<GrafanaCloudApiKey>>,
 }
 
@@ -191,26 +192,23 @@ impl ServerCopy {
             Err(kube::Error::Api(status)) if status.code == 409 && self.held.is_none() => {}
             result => return result.map(|()| base).map_err(|e| write_error(obj, e)),
         }
-        let Some(fresh) = self.held(ctx, obj).await?.cloned() else {
-            return Err(gone(obj));
-        };
+        // Gone since: the patch is answered 404.
+        let fresh = self.held(ctx, obj).await?.cloned().unwrap_or(base);
         self.patch(ctx, &fresh, build(&fresh))
             .await
             .map_err(|e| write_error(obj, e))?;
         Ok(fresh)
     }
 
-    /// Merge-patches the resource's metadata and keeps the copy in step. Its echo starts no
-    /// pass (see `trigger::reconcile_inputs`).
+    /// Merge-patches the resource's metadata and keeps the API server's answer as the copy.
+    /// Its echo starts no pass (see `trigger::reconcile_inputs`).
     async fn patch(
         &mut self,
         ctx: &Context,
         base: &GrafanaCloudApiKey,
         metadata: Value,
     ) -> Result<(), kube::Error> {
-        let version = cluster::patch_metadata(ctx.cluster.as_ref(), base, metadata.clone()).await?;
-        let mut written = base.clone();
-        apply_patch(&mut written, &metadata, version);
+        let written = cluster::patch_metadata(ctx.cluster.as_ref(), base, metadata).await?;
         self.held = Some(Some(written));
         Ok(())
     }
@@ -235,18 +233,6 @@ fn write_error(obj: &GrafanaCloudApiKey, source: kube::Error) -> Error {
     }
 }
 
-/// The resource went away between the 409 and the fresh read.
-fn gone(obj: &GrafanaCloudApiKey) -> Error {
-    write_error(
-        obj,
-        kube::Error::Api(
-            kube::core::Status::failure("the resource was deleted", "NotFound")
-                .with_code(404)
-                .boxed(),
-        ),
-    )
-}
-
 /// The metadata patch that adds the finalizer to `base`'s list, guarded by the
 /// resourceVersion `base` was read at.
 fn finalizers_with_ours(base: &GrafanaCloudApiKey) -> Value {
@@ -258,29 +244,6 @@ fn finalizers_with_ours(base: &GrafanaCloudApiKey) -> Value {
         "resourceVersion": base.resource_version(),
         "finalizers": finalizers,
     })
-}
-
-/// What `metadata` (as [`finalizers_with_ours`] and the claim writes make it) did to `held`.
-fn apply_patch(held: &mut GrafanaCloudApiKey, metadata: &Value, version: Option<String>) {
-    let meta = held.meta_mut();
-    meta.resource_version = version;
-    if let Some(list) = metadata.get("finalizers").and_then(Value::as_array) {
-        meta.finalizers = Some(
-            list.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect(),
-        );
-    }
-    if let Some(changes) = metadata.get("annotations").and_then(Value::as_object) {
-        let annotations = meta.annotations.get_or_insert_default();
-        for (name, value) in changes {
-            match value.as_str() {
-                Some(value) => annotations.insert(name.clone(), value.to_string()),
-                None => annotations.remove(name),
-            };
-        }
-    }
 }
 
 #[cfg(test)]
