@@ -77,7 +77,8 @@ pub async fn issue<K: TokenKind>(
         // Only a pass of this resource makes a token of its first name: one that ended
         // before any status write (a crash after the create). Its token never reached the
         // Secret: delete it and create the first token again.
-        delete_lost_first(ctx, job, &name).await?;
+        let why = "that ended before its status was written; creating it again";
+        delete_found(ctx, job, &name, why).await?;
         created = issuer.create(ctx, &name, timing.lifetime, expires_at).await;
     }
     let created = match created {
@@ -142,16 +143,6 @@ async fn delete_lost<K: TokenKind>(
     }
     let why = "whose answer never reached the Secret; creating another";
     delete_found(ctx, job, pending, why).await
-}
-
-/// Deletes the first token of a pass that ended before its status write.
-async fn delete_lost_first<K: TokenKind>(
-    ctx: &Context,
-    job: &Issue<'_, K>,
-    name: &str,
-) -> Result<(), Error> {
-    let why = "that ended before its status was written; creating it again";
-    delete_found(ctx, job, name, why).await
 }
 
 /// Deletes the token `name` if grafana.com has it, with a `TokenRecreated` event saying
