@@ -169,6 +169,16 @@ async fn a_new_stack_costs_its_create_its_polls_and_what_ready_needs() {
             json!({"slug": slug, "credentials": {"secretName": CREDENTIALS}}),
         );
     }
+    for name in ["main", "second"] {
+        env.apply::<GrafanaStack>(name).await.unwrap();
+    }
+    let c = env.sim.control();
+    assert_eq!(c.count("POST", INSTANCES), 2, "the first passes create");
+    assert_eq!(
+        c.count("GET", READINESS),
+        0,
+        "the pass that creates a stack waits for the first poll instead of asking at once"
+    );
     let mut polls_done = false;
     for _ in 0..40 {
         for name in ["main", "second"] {

@@ -85,6 +85,7 @@ async fn converge(
             None => create::read_stack(ctx, &creds, slug).await?,
         },
     };
+    let created = existing.is_none();
     let mut remote = match existing {
         None => {
             // The first attempt is what counts; later ones (a reserved slug, say) write nothing.
@@ -130,7 +131,9 @@ async fn converge(
     }
     desired::record_remote(status, &remote);
 
-    if !ready_now && !ctx.grafana.stack_ready(&creds.token, remote.id).await? {
+    // A stack this pass created is still provisioning: the first readiness poll waits for
+    // the first poll delay instead of asking at once.
+    if !ready_now && (created || !ctx.grafana.stack_ready(&creds.token, remote.id).await?) {
         return Ok(provisioning(obj, status));
     }
     if !was_ready {
