@@ -74,6 +74,8 @@ pub struct Context {
     pub stack_accounts: SnapshotCache<Vec<ServiceAccount>>,
     /// Steady-state list of each service account's tokens, by `<org>/<stack slug>/<id>`.
     pub account_tokens: SnapshotCache<Vec<AccountToken>>,
+    /// Whether each namespace is being deleted, by name (see [`super::refs::namespace_terminating`]).
+    pub namespaces_terminating: SnapshotCache<bool>,
     /// The Secrets this process wrote, so that their echoes wake no owner.
     pub own_writes: Arc<OwnWrites>,
     /// Credentials read from Secrets, reused while their watch shows them unchanged.
@@ -105,6 +107,7 @@ impl Context {
             policy_configs: SnapshotCache::default(),
             stack_accounts: SnapshotCache::default(),
             account_tokens: SnapshotCache::default(),
+            namespaces_terminating: SnapshotCache::default(),
             own_writes: Arc::default(),
             credentials_cache: Arc::default(),
             failures: Mutex::default(),

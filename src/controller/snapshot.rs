@@ -13,6 +13,20 @@ use std::{
 
 type Slot<T> = Arc<tokio::sync::Mutex<Option<(Instant, Arc<T>)>>>;
 
+/// How many keys a cache holds before a new key first drops the expired ones: keys are
+/// organisations, but also namespaces, which come and go.
+const PRUNE_AT: usize = 1024;
+
+/// Drops the slots whose snapshot is older than `max_age` or missing, unless a fetch holds
+/// them.
+fn prune<T>(slots: &mut HashMap<String, Slot<T>>, max_age: Duration) {
+    slots.retain(|_, slot| {
+        slot.try_lock().map_or(true, |held| {
+            held.as_ref().is_some_and(|(at, _)| at.elapsed() < max_age)
+        })
+    });
+}
+
 /// Cached list results, keyed by organisation slug.
 pub struct SnapshotCache<T> {
     slots: Mutex<HashMap<String, Slot<T>>>,
@@ -39,6 +53,9 @@ impl<T> SnapshotCache<T> {
     {
         let slot = {
             let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+            if slots.len() >= PRUNE_AT && !slots.contains_key(org) {
+                prune(&mut slots, max_age);
+            }
             slots.entry(org.to_string()).or_default().clone()
         };
         let mut cached = slot.lock().await;
@@ -114,6 +131,21 @@ mod tests {
             assert!(task.await.is_ok_and(|r| r.is_ok()));
         }
         assert_eq!(fetches.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn expired_keys_are_dropped_once_the_cache_is_full() {
+        let cache = SnapshotCache::<u32>::default();
+        let fetch = || async { Ok::<_, ()>(1) };
+        let minute = Duration::from_secs(60);
+        for i in 0..PRUNE_AT {
+            let _ = cache.get(&format!("ns-{i}"), minute, fetch).await;
+        }
+        let len = || cache.slots.lock().map(|s| s.len()).unwrap_or_default();
+        let _ = cache.get("young", minute, fetch).await;
+        assert_eq!(len(), PRUNE_AT + 1, "snapshots younger than a minute stay");
+        let _ = cache.get("fresh", Duration::ZERO, fetch).await;
+        assert_eq!(len(), 1, "every expired key went, the new one stayed");
     }
 
     #[tokio::test]
