@@ -31,6 +31,7 @@ pub mod names {
         "grafana_cloud_operator_grafana_request_duration_seconds";
     pub const GRAFANA_BUDGET_WAIT_SECONDS: &str =
         "grafana_cloud_operator_grafana_budget_wait_seconds";
+    pub const EVENTS_DROPPED_TOTAL: &str = "grafana_cloud_operator_events_dropped_total";
 }
 
 /// The part of a full metric name that is registered: without the prefix and without the
@@ -90,6 +91,8 @@ pub struct Metrics {
     pub key_expiry: Family<KeyLabels, Gauge>,
     pub key_renew: Family<KeyLabels, Gauge>,
     pub budget_wait: Histogram,
+    /// Kubernetes Events dropped because the queue to the API server was full.
+    pub events_dropped: Counter,
     /// Readiness of every resource seen, by kind and uid, to count the Ready ones.
     readiness: Mutex<HashMap<(&'static str, String), bool>>,
 }
@@ -116,6 +119,7 @@ impl Default for Metrics {
         let key_renew = Family::<KeyLabels, Gauge>::default();
         let budget_wait =
             Histogram::new([0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]);
+        let events_dropped = Counter::default();
         let mut registry = Registry::with_prefix(names::PREFIX);
         registry.register(
             short(names::LEADER),
@@ -153,6 +157,11 @@ impl Default for Metrics {
             budget_wait.clone(),
         );
         registry.register(
+            short(names::EVENTS_DROPPED_TOTAL),
+            "Kubernetes Events dropped because too many were waiting for the API server",
+            events_dropped.clone(),
+        );
+        registry.register(
             short(names::RECONCILE_FAILURES_TOTAL),
             "Failed reconciles, per kind and error category",
             reconcile_failures.clone(),
@@ -185,6 +194,7 @@ impl Default for Metrics {
             key_expiry,
             key_renew,
             budget_wait,
+            events_dropped,
             readiness: Mutex::default(),
         }
     }

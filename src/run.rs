@@ -115,7 +115,11 @@ async fn run(args: RunArgs, log_level: telemetry::LogLevelHandle) -> Result<(), 
         fence: fence.clone(),
     };
     let cluster = Arc::new(controller::cluster::KubeCluster::new(kube.clone()));
-    let ctx = Context::new(cluster, grafana, config, metrics.clone());
+    let ctx = Context::new(cluster.clone(), grafana, config, metrics.clone());
+    // Events leave the reconciles' path: a slow API server never holds a reconcile back.
+    let _ = ctx
+        .events
+        .set(controller::EventQueue::spawn(cluster, metrics.clone()));
 
     let readiness = Readiness::default();
     let (health_addr, health) =

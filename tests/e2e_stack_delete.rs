@@ -57,16 +57,19 @@ async fn a_refused_delete_blocks_with_a_reason_until_retain() {
         "the condition says how to unblock: {message}"
     );
     let events: Api<Event> = env.api(&ns);
-    let warned = events
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .items
-        .iter()
-        .any(|e| {
-            e.reason.as_deref() == Some("DeleteBlocked") && e.type_.as_deref() == Some("Warning")
-        });
-    assert!(warned, "no DeleteBlocked warning event");
+    env.eventually_async("a DeleteBlocked warning event", || async {
+        events
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .any(|e| {
+                e.reason.as_deref() == Some("DeleteBlocked")
+                    && e.type_.as_deref() == Some("Warning")
+            })
+    })
+    .await;
 
     // Slow retries, not a burst.
     let deletes = || env.sim.control().count("DELETE", "/api/instances/{slug}");

@@ -140,14 +140,16 @@ async fn protection_goes_on_after_ready_and_delete_still_removes_the_stack() {
         "step 5: the stack is deleted"
     );
     let events: Api<Event> = env.api(&ns);
-    let lifted = events
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .items
-        .iter()
-        .any(|e| e.reason.as_deref() == Some("ProtectionLifted"));
-    assert!(lifted, "step 5: an event says protection was lifted");
+    env.eventually_async("step 5: an event says protection was lifted", || async {
+        events
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .any(|e| e.reason.as_deref() == Some("ProtectionLifted"))
+    })
+    .await;
     env.assert_no_token_leaked().await;
 }
 

@@ -3,7 +3,7 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, OnceLock},
     time::Duration,
 };
 
@@ -29,6 +29,7 @@ use super::{
     credentials::{Credentials, DefaultCredentials},
     credentials_cache::CredentialsCache,
     echo::OwnWrites,
+    event_queue::EventQueue,
     snapshot::SnapshotCache,
 };
 
@@ -80,6 +81,9 @@ pub struct Context {
     pub own_writes: Arc<OwnWrites>,
     /// Credentials read from Secrets, reused while their watch shows them unchanged.
     pub credentials_cache: Arc<CredentialsCache>,
+    /// Where Events go when the operator runs; without it a reconcile publishes its Events
+    /// itself, before it goes on.
+    pub events: OnceLock<EventQueue>,
     failures: Mutex<HashMap<String, u32>>,
     /// The last token read from each credentials Secret, by (namespace, name, key). Memory
     /// only: it lets cleanups finish after a namespace deletion removed the Secret first.
@@ -110,6 +114,7 @@ impl Context {
             namespaces_terminating: SnapshotCache::default(),
             own_writes: Arc::default(),
             credentials_cache: Arc::default(),
+            events: OnceLock::new(),
             failures: Mutex::default(),
             remembered: Mutex::default(),
         })
@@ -142,8 +147,14 @@ impl Context {
             action: action.into(),
             secondary: None,
         };
-        if let Err(err) = self.cluster.publish(&obj.object_ref(&()), &event).await {
-            warn!(error = %err, reason, "failed to publish event");
+        let reference = obj.object_ref(&());
+        match self.events.get() {
+            Some(queue) => queue.push(reference, event),
+            None => {
+                if let Err(err) = self.cluster.publish(&reference, &event).await {
+                    warn!(error = %err, reason, "failed to publish event");
+                }
+            }
         }
     }
 

@@ -10,6 +10,7 @@ pub mod credentials;
 mod credentials_cache;
 pub mod echo;
 pub mod error;
+mod event_queue;
 mod events;
 pub mod kind;
 pub mod policy;
@@ -29,6 +30,7 @@ pub mod watch;
 
 pub use context::{Config, Context};
 pub use error::Error;
+pub use event_queue::EventQueue;
 
 use std::{fmt::Debug, future::Future, pin::Pin, sync::Arc};
 

@@ -42,7 +42,10 @@ async fn a_blocked_delete_says_why_and_retain_unblocks_it() {
         .await;
     let message = blocked.status.unwrap().conditions[0].message.clone();
     assert!(message.contains("Retain"), "{message}");
-    assert!(events_with_reason(&env, &ns, "Deleting").await >= 1);
+    env.eventually_async("a Deleting event", || async {
+        events_with_reason(&env, &ns, "Deleting").await >= 1
+    })
+    .await;
 
     api.patch(
         "stuck",
@@ -60,7 +63,10 @@ async fn a_blocked_delete_says_why_and_retain_unblocks_it() {
         1,
         "Retain kept the key"
     );
-    assert!(events_with_reason(&env, &ns, "Retained").await >= 1);
+    env.eventually_async("a Retained event", || async {
+        events_with_reason(&env, &ns, "Retained").await >= 1
+    })
+    .await;
     env.assert_no_token_leaked().await;
 }
 

@@ -52,7 +52,10 @@ async fn a_same_named_key_made_by_hand_is_a_conflict_and_stays() {
         None,
         "the name is not claimed as this resource's key"
     );
-    assert!(events_with_reason(&env, &ns, "KeyConflict").await >= 1);
+    env.eventually_async("a KeyConflict event", || async {
+        events_with_reason(&env, &ns, "KeyConflict").await >= 1
+    })
+    .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     // Deleting the resource leaves the hand-made key alone.

@@ -54,6 +54,9 @@ async fn renaming_the_secret_moves_the_token_and_deletes_the_old_secret() {
     })
     .await;
     assert_eq!(env.sim.control().org_keys(ORG).len(), 1);
-    assert!(events_with_reason(&env, &ns, "SecretMoved").await >= 1);
+    env.eventually_async("a SecretMoved event", || async {
+        events_with_reason(&env, &ns, "SecretMoved").await >= 1
+    })
+    .await;
     env.assert_no_token_leaked().await;
 }
