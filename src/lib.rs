@@ -6,6 +6,7 @@ pub mod crd;
 pub mod fence;
 pub mod grafana;
 pub mod http;
+pub mod kube_client;
 pub mod leader;
 pub mod metrics;
 pub mod run;

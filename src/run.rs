@@ -85,7 +85,7 @@ async fn run(args: RunArgs, log_level: telemetry::LogLevelHandle) -> Result<(), 
     rustls::crypto::ring::default_provider()
         .install_default()
         .map_err(|_| RunError::CryptoProvider)?;
-    let kube = kube::Client::try_default()
+    let kube = crate::kube_client::connect()
         .await
         .map_err(RunError::Kubernetes)?;
     let metrics = Arc::new(Metrics::default());

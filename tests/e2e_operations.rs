@@ -124,6 +124,29 @@ async fn metrics_describe_reconciles_requests_and_readiness() {
     );
 }
 
+/// Every watch and request of the operator shares one HTTP/2 connection to the API server,
+/// where HTTP/1.1 held one connection per watch and per request in flight.
+#[tokio::test]
+async fn watches_and_requests_share_one_connection_to_the_api_server() {
+    let env = Env::start().await;
+    let ns = env.namespace("multiplexed").await;
+    let api: Api<GrafanaStack> = env.api(&ns);
+    for i in 0..3 {
+        api.create(
+            &PostParams::default(),
+            &stack(&format!("s{i}"), &format!("multiplexed{i}")),
+        )
+        .await
+        .unwrap();
+    }
+    all_ready(&env, &api, 3).await;
+    assert_eq!(
+        env.operator_connections_to_api_server(),
+        1,
+        "the operator's watches and requests did not share one connection"
+    );
+}
+
 /// 200 converged resources in one org cost about one list call per resync interval, not one
 /// call per resource.
 #[tokio::test]

@@ -6,6 +6,7 @@
 
 mod conditions;
 mod leaks;
+mod sockets;
 
 #[allow(unused_imports)]
 pub use conditions::{Conditioned, has_reason, is_ready, ready_message, ready_of};
