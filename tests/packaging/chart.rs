@@ -53,6 +53,10 @@ const BAD_VALUES: &[(&str, &str)] = &[
         "at '/concurrency': got string, want integer",
     ),
     (
+        "workerThreads=0",
+        "at '/workerThreads': minimum: got 0, want 1",
+    ),
+    (
         "watchNamespaces[0]=Team_A",
         "at '/watchNamespaces/0': 'Team_A' does not match pattern",
     ),
@@ -141,6 +145,7 @@ fn default_credentials_become_operator_flags() {
         "--log-level=info,grafana_cloud_operator=debug",
         "--resync-interval=10m",
         "--concurrency=8",
+        "--worker-threads=2",
         "--leader-election-lease-duration=20s",
         "--api-timeout=20s",
         "--api-rate-limit=10",
