@@ -2,6 +2,7 @@
 //! of the release operator against a real control plane and the grafana.com simulator with
 //! injected latency. Writes `results.json` and `README.md` to the output directory.
 
+mod converge;
 mod curve;
 mod figures;
 mod markdown;

@@ -12,6 +12,7 @@ use testenv::{ChildProcess, ControlPlane};
 
 use crate::{
     BoxError,
+    converge::Convergence,
     figures::{Budget, Calls, Phase, PhaseInput, Steady},
     measure::{self, ProcStats, WriteCounts},
     plain_writes,
@@ -246,10 +247,11 @@ async fn phases(
     let mut phases = Vec::new();
 
     // 1. Burst: everything at once.
+    let mut convergence = Convergence::start(&env.client).await?;
     let mark = env.mark().await?;
     let started = Instant::now();
     workload::apply(&env.client, &items, 0).await?;
-    let wall = wait::wait_converged(&env.client, &items, settings.orgs, started, timeout).await?;
+    let wall = convergence.converged(&items, started, timeout).await?;
     let burst = finish(
         env,
         &mark,
@@ -330,9 +332,9 @@ async fn phases(
         let started = Instant::now();
         workload::delete(&env.client, &churned).await?;
         wait::wait_gone(&env.client, &churned, started, timeout).await?;
+        convergence.gone(&churned, started, timeout).await?;
         workload::apply(&env.client, &churned, 1).await?;
-        let wall =
-            wait::wait_converged(&env.client, &items, settings.orgs, started, timeout).await?;
+        let wall = convergence.converged(&items, started, timeout).await?;
         let phase = finish(
             env,
             &mark,
