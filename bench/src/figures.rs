@@ -140,6 +140,34 @@ impl LowerBound {
     }
 }
 
+/// The shortest time, in resync intervals, between two `GET`s of one organisation to one of
+/// `templates` (each template on its own): at least 1 means that no organisation saw two
+/// lists of one kind within any one interval. `None` when none saw two.
+pub fn closest_lists(requests: &[Request], templates: &[&str], interval_s: f64) -> Option<f64> {
+    let mut times: BTreeMap<(String, &str), Vec<f64>> = BTreeMap::new();
+    let epoch = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+    for r in requests.iter().filter(|r| r.method == "GET") {
+        if let Some(template) = templates
+            .iter()
+            .find(|t| r.template.as_deref() == Some(**t))
+        {
+            let at = r.seconds_since(epoch);
+            if at >= 0.0 {
+                let org = r.org.clone().unwrap_or_default();
+                times.entry((org, template)).or_default().push(at);
+            }
+        }
+    }
+    times
+        .into_values()
+        .flat_map(|mut at| {
+            at.sort_by(f64::total_cmp);
+            at.windows(2).map(|w| w[1] - w[0]).collect::<Vec<_>>()
+        })
+        .map(|gap| gap / interval_s.max(f64::EPSILON))
+        .reduce(f64::min)
+}
+
 fn count(requests: &[Request], key: impl Fn(&Request) -> String) -> BTreeMap<String, u64> {
     let mut out = BTreeMap::new();
     for r in requests {
@@ -172,6 +200,10 @@ pub struct Steady {
     pub key_lists_by_interval: Vec<u64>,
     /// `GET /api/instances/{slug}/readiness` in the window (every stack is ready).
     pub readiness_checks: u64,
+    /// The closest two stack lists or two key lists of one org, in intervals (see
+    /// [`closest_lists`]).
+    #[serde(default)]
+    pub closest_lists_intervals: Option<f64>,
     /// Calls the poll-per-resource design makes: one GET per resource per interval.
     pub poll_per_resource_calls: u64,
     pub poll_per_resource_calls_per_org_per_interval: f64,
@@ -211,6 +243,11 @@ impl Steady {
                 .filter(|r| r.method == "GET" && r.template.as_deref() == Some(template))
                 .count()
         };
+        let closest_lists_intervals = closest_lists(
+            requests,
+            &["/api/orgs/{org}/instances", "/api/orgs/{org}/api-keys"],
+            interval_s,
+        );
         let stack_lists = calls_to("/api/orgs/{org}/instances");
         let key_lists = calls_to("/api/orgs/{org}/api-keys");
         let readiness_checks = calls_to("/api/instances/{slug}/readiness");
@@ -232,6 +269,7 @@ impl Steady {
             stack_lists_by_interval: by_interval(Some("/api/orgs/{org}/instances")),
             key_lists_by_interval: by_interval(Some("/api/orgs/{org}/api-keys")),
             readiness_checks: readiness_checks as u64,
+            closest_lists_intervals,
             poll_per_resource_calls: poll,
             poll_per_resource_calls_per_org_per_interval: poll as f64 / per,
         }
@@ -382,6 +420,31 @@ mod tests {
             status: Some(200),
             org: Some(org.into()),
         }
+    }
+
+    #[test]
+    fn the_closest_lists_are_measured_per_org_and_kind() {
+        const KEYS: &str = "/api/orgs/{org}/api-keys";
+        const STACKS: &str = "/api/orgs/{org}/instances";
+        // `req` puts request `seq` at second 5 × seq; the interval is 10 s.
+        let requests = vec![
+            req(0, "GET", KEYS, "a"),
+            req(2, "GET", KEYS, "a"),
+            req(1, "GET", STACKS, "a"),
+            req(3, "GET", KEYS, "b"),
+            req(5, "GET", KEYS, "b"),
+            req(4, "POST", KEYS, "b"),
+        ];
+        let closest = closest_lists(&requests, &[KEYS, STACKS], 10.0);
+        assert_eq!(
+            closest,
+            Some(1.0),
+            "a key list and a stack list are not two of a kind"
+        );
+        let mut crowded = requests.clone();
+        crowded.push(req(6, "GET", KEYS, "b"));
+        assert_eq!(closest_lists(&crowded, &[KEYS, STACKS], 10.0), Some(0.5));
+        assert_eq!(closest_lists(&requests[..1], &[KEYS], 10.0), None);
     }
 
     #[test]

@@ -43,6 +43,9 @@ pub struct PhaseMedians {
     pub stack_lists_by_interval: Vec<f64>,
     pub key_lists_by_interval: Vec<f64>,
     pub readiness_checks: Option<f64>,
+    /// The closest two lists of one org and kind, in intervals, in the worst run.
+    #[serde(default)]
+    pub closest_lists_intervals: Option<f64>,
     pub poll_per_resource_calls_per_org_per_interval: Option<f64>,
     pub poll_per_resource_calls: Option<f64>,
     pub steady_calls: Option<f64>,
@@ -175,6 +178,10 @@ pub fn medians(scenarios: &[Scenario], runs: &[Run]) -> Vec<PhaseMedians> {
                 key_lists_by_interval: by_interval(&phases, |s| &s.key_lists_by_interval),
                 other_calls: o(&|p| p.steady.as_ref().map(|s| s.other_calls as f64)),
                 readiness_checks: o(&|p| p.steady.as_ref().map(|s| s.readiness_checks as f64)),
+                closest_lists_intervals: phases
+                    .iter()
+                    .filter_map(|p| p.steady.as_ref().and_then(|s| s.closest_lists_intervals))
+                    .reduce(f64::min),
                 poll_per_resource_calls_per_org_per_interval: o(&|p| {
                     p.steady
                         .as_ref()

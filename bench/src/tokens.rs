@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::{
-    BoxError,
+    BoxError, figures,
     measure::{self, ProcStats, median},
     rotation::{self, Rotation},
     scenario::{Env, Settings},
@@ -71,6 +71,9 @@ pub struct TokenRun {
     pub policy_lists: u64,
     /// Token lists (all orgs together) in each resync interval of the window, in order.
     pub token_lists_by_interval: Vec<u64>,
+    /// The closest two token lists or two policy lists of one org, in intervals.
+    #[serde(default)]
+    pub closest_lists_intervals: Option<f64>,
     pub peak_rss_mib: f64,
     pub cpu_seconds: f64,
     /// Every tenth token rotated after steady state.
@@ -341,6 +344,11 @@ async fn phases(
         steady_writes: steady.iter().filter(|r| r.method != "GET").count() as u64,
         token_lists: calls(&steady, "GET", TOKENS, false),
         policy_lists: calls(&steady, "GET", POLICIES, false),
+        closest_lists_intervals: figures::closest_lists(
+            &steady,
+            &[TOKENS, POLICIES],
+            settings.resync_interval_s as f64,
+        ),
         token_lists_by_interval: by_interval(
             &steady,
             TOKENS,
@@ -374,6 +382,9 @@ pub struct TokenMedians {
     /// were due just before the window opened (resyncs are jittered up to 10% early).
     pub later_token_lists_per_org_per_interval: f64,
     pub policy_lists_per_org_per_interval: f64,
+    /// The closest two lists of one org and kind, in intervals, in the worst run.
+    #[serde(default)]
+    pub closest_lists_intervals: Option<f64>,
     pub steady_writes: f64,
     pub peak_rss_mib: f64,
     /// Rotation of every tenth token: tokens, seconds, creates per rotated token, and dead
@@ -416,6 +427,10 @@ pub fn medians(scenarios: &[TokenScenario], runs: &[TokenRun]) -> Vec<TokenMedia
                     later.iter().sum::<u64>() as f64 / (r.orgs.max(1) * later.len().max(1)) as f64
                 }),
                 policy_lists_per_org_per_interval: m(&|r| per_org_interval(r, r.policy_lists)),
+                closest_lists_intervals: of
+                    .iter()
+                    .filter_map(|r| r.closest_lists_intervals)
+                    .reduce(f64::min),
                 steady_writes: m(&|r| r.steady_writes as f64),
                 peak_rss_mib: m(&|r| r.peak_rss_mib),
                 rotated_tokens: of.first().map_or(0, |r| r.rotation.tokens),
