@@ -36,7 +36,7 @@ use kube::{
     api::{DeleteParams, Patch, PatchParams, PostParams},
 };
 use serde_json::json;
-use support::{KEY, KEYS, STACK_KEYS, data, events_with_reason, key, live_org_token, stack};
+use support::{KEY, KEYS, STACK_KEYS, data, key, live_org_token, stack};
 
 /// Org key: created, its token in an owned Secret; steady state makes no create call; the
 /// Secret deleted → a new key replaces the old one; Delete removes the remote key.
@@ -129,10 +129,8 @@ async fn org_key_lifecycle() {
         1,
         "step 3: exactly one key stays live"
     );
-    env.eventually_async("step 3: a KeyRecreated event", || async {
-        events_with_reason(&env, &ns, "KeyRecreated").await >= 1
-    })
-    .await;
+    env.wait_for_event("step 3: a KeyRecreated event", &ns, "KeyRecreated", None)
+        .await;
 
     api.delete("metrics", &DeleteParams::default())
         .await
@@ -212,7 +210,7 @@ async fn foreign_secret_conflicts_and_retain_keeps_the_key() {
     )
     .await;
     env.eventually_async("one SecretConflict warning event", || async {
-        events_with_reason(&env, &ns, "SecretConflict").await == 1
+        env.events_with_reason(&ns, "SecretConflict").await.len() == 1
     })
     .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -382,10 +380,8 @@ async fn stack_key_waits_rotates_and_templates_render() {
         .expect("the Secret holds a key the simulator issued");
     assert_ne!(current.name, first_name);
     assert!(!current.expired);
-    env.eventually_async("Rotated event", || async {
-        events_with_reason(&env, &ns, "Rotated").await >= 1
-    })
-    .await;
+    env.wait_for_event("Rotated event", &ns, "Rotated", None)
+        .await;
 
     // Stack keys cannot be revoked: delete only removes the finalizer.
     api.delete("grafana", &DeleteParams::default())

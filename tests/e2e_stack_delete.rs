@@ -10,8 +10,7 @@ mod e2e;
 use e2e::{CREDENTIALS, Env, ready_of};
 use grafana_cloud_operator::crd::GrafanaStack;
 use grafana_cloud_simulator::Fault;
-use k8s_openapi::api::events::v1::Event;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 
 #[tokio::test]
@@ -56,19 +55,12 @@ async fn a_refused_delete_blocks_with_a_reason_until_retain() {
         message.contains("deletionPolicy: Retain"),
         "the condition says how to unblock: {message}"
     );
-    let events: Api<Event> = env.api(&ns);
-    env.eventually_async("a DeleteBlocked warning event", || async {
-        events
-            .list(&ListParams::default())
-            .await
-            .unwrap()
-            .items
-            .iter()
-            .any(|e| {
-                e.reason.as_deref() == Some("DeleteBlocked")
-                    && e.type_.as_deref() == Some("Warning")
-            })
-    })
+    env.wait_for_event(
+        "a DeleteBlocked warning event",
+        &ns,
+        "DeleteBlocked",
+        Some("Warning"),
+    )
     .await;
 
     // Slow retries, not a burst.

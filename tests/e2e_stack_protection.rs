@@ -14,10 +14,10 @@ use e2e::{Env, Options, data, has_reason, is_ready};
 use grafana_cloud_operator::crd::{
     DeletionPolicy, GrafanaCloudAccessPolicy, GrafanaCloudAccessPolicyToken, GrafanaStack,
 };
-use k8s_openapi::api::{core::v1::Secret, events::v1::Event};
+use k8s_openapi::api::core::v1::Secret;
 use kube::{
     Api,
-    api::{DeleteParams, ListParams, PostParams},
+    api::{DeleteParams, PostParams},
 };
 use serde_json::json;
 
@@ -139,16 +139,12 @@ async fn protection_goes_on_after_ready_and_delete_still_removes_the_stack() {
         env.stack_deleted_remotely(slug),
         "step 5: the stack is deleted"
     );
-    let events: Api<Event> = env.api(&ns);
-    env.eventually_async("step 5: an event says protection was lifted", || async {
-        events
-            .list(&ListParams::default())
-            .await
-            .unwrap()
-            .items
-            .iter()
-            .any(|e| e.reason.as_deref() == Some("ProtectionLifted"))
-    })
+    env.wait_for_event(
+        "step 5: an event says protection was lifted",
+        &ns,
+        "ProtectionLifted",
+        None,
+    )
     .await;
     env.assert_no_token_leaked().await;
 }

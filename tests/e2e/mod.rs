@@ -5,6 +5,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 mod conditions;
+mod events;
 mod leaks;
 mod sockets;
 

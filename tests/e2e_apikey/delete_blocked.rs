@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::{
     e2e::{CREDENTIALS, Env, ORG},
-    events_with_reason, has_reason, is_ready, key,
+    has_reason, is_ready, key,
 };
 
 #[tokio::test]
@@ -42,10 +42,8 @@ async fn a_blocked_delete_says_why_and_retain_unblocks_it() {
         .await;
     let message = blocked.status.unwrap().conditions[0].message.clone();
     assert!(message.contains("Retain"), "{message}");
-    env.eventually_async("a Deleting event", || async {
-        events_with_reason(&env, &ns, "Deleting").await >= 1
-    })
-    .await;
+    env.wait_for_event("a Deleting event", &ns, "Deleting", None)
+        .await;
 
     api.patch(
         "stuck",
@@ -63,10 +61,8 @@ async fn a_blocked_delete_says_why_and_retain_unblocks_it() {
         1,
         "Retain kept the key"
     );
-    env.eventually_async("a Retained event", || async {
-        events_with_reason(&env, &ns, "Retained").await >= 1
-    })
-    .await;
+    env.wait_for_event("a Retained event", &ns, "Retained", None)
+        .await;
     env.assert_no_token_leaked().await;
 }
 

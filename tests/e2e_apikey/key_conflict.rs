@@ -13,7 +13,7 @@ use serde_json::json;
 use super::{
     KEY, KEYS,
     e2e::{Env, ORG},
-    events_with_reason, has_reason, is_ready, key,
+    has_reason, is_ready, key,
 };
 
 #[tokio::test]
@@ -52,10 +52,8 @@ async fn a_same_named_key_made_by_hand_is_a_conflict_and_stays() {
         None,
         "the name is not claimed as this resource's key"
     );
-    env.eventually_async("a KeyConflict event", || async {
-        events_with_reason(&env, &ns, "KeyConflict").await >= 1
-    })
-    .await;
+    env.wait_for_event("a KeyConflict event", &ns, "KeyConflict", None)
+        .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     // Deleting the resource leaves the hand-made key alone.

@@ -12,7 +12,7 @@ use serde_json::json;
 use super::{
     data,
     e2e::{Env, ORG},
-    events_with_reason, is_ready, key, live_org_token,
+    is_ready, key, live_org_token,
 };
 
 #[tokio::test]
@@ -54,9 +54,7 @@ async fn renaming_the_secret_moves_the_token_and_deletes_the_old_secret() {
     })
     .await;
     assert_eq!(env.sim.control().org_keys(ORG).len(), 1);
-    env.eventually_async("a SecretMoved event", || async {
-        events_with_reason(&env, &ns, "SecretMoved").await >= 1
-    })
-    .await;
+    env.wait_for_event("a SecretMoved event", &ns, "SecretMoved", None)
+        .await;
     env.assert_no_token_leaked().await;
 }

@@ -2,7 +2,6 @@
 
 use grafana_cloud_operator::crd::{GrafanaCloudApiKey, GrafanaStack};
 use k8s_openapi::api::core::v1::Secret;
-use kube::{Api, api::ListParams};
 use serde_json::json;
 
 use super::e2e::{Env, ORG};
@@ -35,15 +34,4 @@ pub fn live_org_token(env: &Env, name: &str) -> Option<String> {
         .collect();
     assert!(keys.len() <= 1, "more than one live key named {name}");
     keys.first().map(|k| k.token.expose().to_string())
-}
-
-pub async fn events_with_reason(env: &Env, ns: &str, reason: &str) -> usize {
-    let api: Api<k8s_openapi::api::events::v1::Event> = env.api(ns);
-    api.list(&ListParams::default())
-        .await
-        .unwrap()
-        .items
-        .iter()
-        .filter(|e| e.reason.as_deref() == Some(reason))
-        .count()
 }
