@@ -253,8 +253,9 @@ async fn a_vanished_remote_key_is_recreated_at_the_next_fresh_list() {
         .delete_org_api_key(&env.token, ORG, NAME)
         .await
         .unwrap();
-    // Past the resync interval, the shared list no longer shows the key.
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    // Past the resync interval and the second its creation time was cut to, the shared
+    // list no longer shows the key, and the key is too old to be missing from it by chance.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
     env.pass("metrics").await.unwrap();
     assert_eq!(env.secret_token("metrics"), env.only_live_token());
     assert_eq!(env.sim.control().count("POST", KEYS), 2);

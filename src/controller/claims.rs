@@ -15,12 +15,13 @@ pub const CLAIM_WINDOW: SignedDuration = SignedDuration::from_mins(10);
 pub const CLOCK_SKEW: SignedDuration = SignedDuration::from_mins(5);
 
 /// Whether `record`'s key was created so recently that a snapshot list up to `max_age` old
-/// may not show it yet.
+/// may not show it yet. The record's time is cut to whole seconds (see [`whole_seconds`]),
+/// so a key made in the second before the oldest snapshot may still be missing from it.
 pub fn newer_than_snapshot(record: &KeyRecord, now: Timestamp, max_age: Duration) -> bool {
     SignedDuration::try_from(max_age)
         .ok()
-        .and_then(|age| now.checked_sub(age).ok())
-        .is_some_and(|oldest| record.created_at >= oldest)
+        .and_then(|age| now.checked_sub(age + SignedDuration::from_secs(1)).ok())
+        .is_some_and(|oldest| record.created_at > oldest)
 }
 
 /// `now`, truncated to whole seconds, as recorded in annotations and status.

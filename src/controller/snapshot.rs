@@ -42,10 +42,44 @@ impl<T> Default for SnapshotCache<T> {
 
 impl<T> SnapshotCache<T> {
     /// The snapshot of `org`, fetched with `fetch` when missing or older than `max_age`.
+    /// A snapshot's age counts from when its fetch started: nothing that happened before
+    /// then is missing from it.
     pub async fn get<E, Fut>(
         &self,
         org: &str,
         max_age: Duration,
+        fetch: impl FnOnce() -> Fut,
+    ) -> Result<Arc<T>, E>
+    where
+        Fut: Future<Output = Result<T, E>>,
+    {
+        self.fetched_when(org, max_age, |fetched| fetched.elapsed() < max_age, fetch)
+            .await
+    }
+
+    /// The snapshot of `org` fetched no earlier than `since`: a fresh list for a decision
+    /// that stale data must not make, shared by every caller who asked before it started and
+    /// kept for the callers of [`Self::get`].
+    pub async fn fresh<E, Fut>(
+        &self,
+        org: &str,
+        since: Instant,
+        fetch: impl FnOnce() -> Fut,
+    ) -> Result<Arc<T>, E>
+    where
+        Fut: Future<Output = Result<T, E>>,
+    {
+        self.fetched_when(org, since.elapsed(), |fetched| fetched >= since, fetch)
+            .await
+    }
+
+    /// The snapshot of `org` if its fetch started at a time `recent_enough` accepts, or a
+    /// new one. `max_age` is how old a snapshot may be to survive a prune.
+    async fn fetched_when<E, Fut>(
+        &self,
+        org: &str,
+        max_age: Duration,
+        recent_enough: impl Fn(Instant) -> bool,
         fetch: impl FnOnce() -> Fut,
     ) -> Result<Arc<T>, E>
     where
@@ -60,12 +94,13 @@ impl<T> SnapshotCache<T> {
         };
         let mut cached = slot.lock().await;
         if let Some((fetched, value)) = cached.as_ref()
-            && fetched.elapsed() < max_age
+            && recent_enough(*fetched)
         {
             return Ok(value.clone());
         }
+        let started = Instant::now();
         let value = Arc::new(fetch().await?);
-        *cached = Some((Instant::now(), value.clone()));
+        *cached = Some((started, value.clone()));
         Ok(value)
     }
 
@@ -146,6 +181,39 @@ mod tests {
         assert_eq!(len(), PRUNE_AT + 1, "snapshots younger than a minute stay");
         let _ = cache.get("fresh", Duration::ZERO, fetch).await;
         assert_eq!(len(), 1, "every expired key went, the new one stayed");
+    }
+
+    #[tokio::test]
+    async fn a_fresh_list_is_shared_by_who_asked_before_it_and_kept_for_later_callers() {
+        let cache = SnapshotCache::<u32>::default();
+        let fetches = AtomicU32::new(0);
+        let fetch = || async { Ok::<_, ()>(fetches.fetch_add(1, Ordering::SeqCst) + 1) };
+        let long = Duration::from_secs(60);
+        assert_eq!(*cache.get("acme", long, fetch).await.unwrap_or_default(), 1);
+        let asked = Instant::now();
+        assert_eq!(
+            *cache.fresh("acme", asked, fetch).await.unwrap_or_default(),
+            2,
+            "the snapshot in hand predates the question"
+        );
+        assert_eq!(
+            *cache.fresh("acme", asked, fetch).await.unwrap_or_default(),
+            2,
+            "a list started after the question answers it"
+        );
+        assert_eq!(
+            *cache.get("acme", long, fetch).await.unwrap_or_default(),
+            2,
+            "the fresh list serves the snapshot's callers"
+        );
+        assert_eq!(
+            *cache
+                .fresh("acme", Instant::now(), fetch)
+                .await
+                .unwrap_or_default(),
+            3,
+            "a later question needs a later list"
+        );
     }
 
     #[tokio::test]

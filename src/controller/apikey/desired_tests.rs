@@ -268,10 +268,17 @@ fn only_plans_that_replace_or_refuse_need_a_fresh_list() {
 
 #[test]
 fn a_key_younger_than_the_snapshot_age_may_be_missing_from_it() {
-    let rec = record(None, None); // created at 1 000 s
+    let rec = record(None, None); // created in second 1 000
     let age = Duration::from_secs(300);
     assert!(newer_than_snapshot(&rec, at(1_000), age));
     assert!(newer_than_snapshot(&rec, at(1_300), age));
+    // Made as late as 1 000.999 s: a snapshot fetched at 1 000.5 s and 300 s old at
+    // 1 300.9 s may not show it.
+    assert!(newer_than_snapshot(
+        &rec,
+        at(1_300) + SignedDuration::from_millis(900),
+        age
+    ));
     assert!(!newer_than_snapshot(&rec, at(1_301), age));
 }
 

@@ -2,6 +2,8 @@
 //! holds, and replace it whenever that token is lost, so that exactly one live key exists
 //! and its token is in the Secret.
 
+use std::time::Instant;
+
 use k8s_openapi::jiff::Timestamp;
 use kube::runtime::events::EventType;
 use tracing::info;
@@ -62,20 +64,25 @@ pub async fn create(
 }
 
 /// The remote key named `name` as the organisation's snapshot list shows it: one list
-/// call per organisation and resync interval, shared by all its keys.
-async fn cached_key(
+/// call per organisation and resync interval, shared by all its keys. With `fresh_since`,
+/// from a list that started no earlier, which the other keys then share.
+async fn listed_key(
     ctx: &Context,
     token: &Token,
     org: &str,
     name: &str,
+    fresh_since: Option<Instant>,
 ) -> Result<Option<OrgApiKey>, Error> {
-    let keys = ctx
-        .org_keys
-        .get(org, ctx.config.resync_interval, || {
-            ctx.grafana.list_org_api_keys(token, org)
-        })
-        .await
-        .map_err(|err| Error::from_api_key_call(err, false))?;
+    let fetch = || ctx.grafana.list_org_api_keys(token, org);
+    let keys = match fresh_since {
+        None => {
+            ctx.org_keys
+                .get(org, ctx.config.resync_interval, fetch)
+                .await
+        }
+        Some(since) => ctx.org_keys.fresh(org, since, fetch).await,
+    };
+    let keys = keys.map_err(|err| Error::from_api_key_call(err, false))?;
     Ok(keys.iter().find(|k| k.name == name).cloned())
 }
 
@@ -109,7 +116,8 @@ async fn plan(
     name: &str,
     local: &Local,
 ) -> Result<(OrgPlan, Option<OrgApiKey>), Error> {
-    let cached = cached_key(ctx, token, org, name).await?;
+    let asked = Instant::now();
+    let cached = listed_key(ctx, token, org, name, None).await?;
     let plan = local.plan(cached.as_ref());
     let recent = local.stored.as_ref().is_some_and(|r| {
         desired::newer_than_snapshot(r, Timestamp::now(), ctx.config.resync_interval)
@@ -126,8 +134,7 @@ async fn plan(
     if !desired::needs_fresh_list(plan) {
         return Ok((plan, cached));
     }
-    ctx.org_keys.invalidate(org);
-    let fresh = find(&ctx.grafana, token, org, name).await?;
+    let fresh = listed_key(ctx, token, org, name, Some(asked)).await?;
     Ok((local.plan(fresh.as_ref()), fresh))
 }
 
