@@ -69,8 +69,10 @@ struct Args {
     /// The operator's --api-burst.
     #[arg(long, default_value_t = 20)]
     api_burst: u32,
-    /// The operator's --concurrency (per kind).
-    #[arg(long, default_value_t = 16)]
+    /// The operator's --concurrency (per kind). A key's reconcile holds its slot for one
+    /// grafana.com call and four API server round trips, about 100 ms here, so spending a
+    /// budget of 200 calls a second takes some 20 slots.
+    #[arg(long, default_value_t = 24)]
     concurrency: u16,
     /// The operator's --resync-interval, seconds.
     #[arg(long, default_value_t = 10)]
