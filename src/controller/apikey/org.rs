@@ -26,20 +26,6 @@ use crate::{
     grafana::{ApiKeyRole, CreatedOrgApiKey, GrafanaClient, OrgApiKey, Token},
 };
 
-/// The remote key named `name` in `org`, if it exists.
-pub async fn find(
-    grafana: &GrafanaClient,
-    token: &Token,
-    org: &str,
-    name: &str,
-) -> Result<Option<OrgApiKey>, Error> {
-    Ok(grafana
-        .list_org_api_keys(token, org)
-        .await?
-        .into_iter()
-        .find(|k| k.name == name))
-}
-
 /// Creates the key, first deleting a same-named key when the plan says its token is lost.
 /// A 404 on that delete counts as success.
 pub async fn create(
@@ -223,8 +209,8 @@ pub(super) async fn converge(
                 create(&ctx.grafana, &creds.token, &org, &name, role, delete_first).await;
             if created.as_ref().is_err_and(is_conflict) && plan == OrgPlan::Create {
                 // The snapshot was stale: a key of that name exists. Look again.
-                ctx.org_keys.invalidate(&org);
-                let fresh = find(&ctx.grafana, &creds.token, &org, &name).await?;
+                let fresh =
+                    listed_key(ctx, &creds.token, &org, &name, Some(Instant::now())).await?;
                 // Judge it by the claim held before this pass's: a key this call made
                 // cannot exist after a 409.
                 local.claim = previous_claim;
