@@ -37,20 +37,23 @@ pub async fn reconcile<K: ManagedKind>(
     );
     let started = std::time::Instant::now();
     let result = super::unwinding_to_error(async {
+        // The steps are boxed: a task reserves its future's largest state for its whole life,
+        // and unboxed that held apply, cleanup and the finalizer's writes nested (18 KiB for a
+        // key); boxed, a reconcile in flight holds 1 KiB and the state of the step it is in.
         if K::ADDS_OWN_FINALIZER && !obj.finalizers().iter().any(|f| f == FINALIZER) {
             // Nothing remote exists yet that a delete would clean up.
             return match obj.meta().deletion_timestamp {
                 Some(_) => Ok(Action::await_change()),
-                None => K::apply(&obj, &ctx).await,
+                None => Box::pin(K::apply(&obj, &ctx)).await,
             };
         }
         let api: Api<K> = Api::namespaced(kube, &namespace);
-        finalizer(&api, FINALIZER, obj, |event| async {
+        Box::pin(finalizer(&api, FINALIZER, obj, |event| async {
             match event {
-                FinalizerEvent::Apply(obj) => K::apply(&obj, &ctx).await,
-                FinalizerEvent::Cleanup(obj) => K::cleanup(&obj, &ctx).await,
+                FinalizerEvent::Apply(obj) => Box::pin(K::apply(&obj, &ctx)).await,
+                FinalizerEvent::Cleanup(obj) => Box::pin(K::cleanup(&obj, &ctx)).await,
             }
-        })
+        }))
         .await
         .map_err(|err| Error::Finalizer(Box::new(err)))
     })
