@@ -70,9 +70,10 @@ struct Args {
     #[arg(long, default_value_t = 20)]
     api_burst: u32,
     /// The operator's --concurrency (per kind). A key's reconcile holds its slot for one
-    /// grafana.com call and four API server round trips, about 100 ms here, so spending a
-    /// budget of 200 calls a second takes some 20 slots.
-    #[arg(long, default_value_t = 24)]
+    /// grafana.com call and four API server round trips: about 140 ms here once the burst is
+    /// applied, up to 300 ms while it is. Spending a budget of 200 calls a second takes
+    /// 200/s × 0.14 s = 28 slots at the least, and some 40 in the burst's first seconds.
+    #[arg(long, default_value_t = 40)]
     concurrency: u16,
     /// The operator's --resync-interval, seconds.
     #[arg(long, default_value_t = 10)]

@@ -72,7 +72,8 @@ pub fn render(report: &Report) -> String {
          `--resync-interval {}s`, `--log-level info`. The rate limit is 20/s per org: well under \
          grafana.com's limits, and with {} orgs the budget (not the latency) bounds a burst: a key's \
          reconcile holds its slot for one grafana.com call and four API server round trips, about \
-         100 ms here, so spending 200 calls a second takes some 20 reconciles in flight per kind.\n\
+         140 ms here once the burst is applied and up to 300 ms while it is, so spending 200 calls \
+         a second takes some 30 to 40 reconciles in flight per kind.\n\
          - Steady state: {} resync intervals. Churn: every {}th resource deleted (waiting for its finalizer) \
          and recreated; recreated stacks get fresh slugs.\n",
         s.orgs,
