@@ -202,6 +202,8 @@ pub(super) async fn converge(
                 .dry_run_after_refusal(ctx, &org, stack.as_ref(), &name, Layout::OrgKey)
                 .await?;
             let delete_first = matches!(plan, OrgPlan::Recreate { delete_first: true });
+            // Whether a create call of this pass deleted a same-named key first.
+            let mut deleted = delete_first;
             let mut recreated = plan != OrgPlan::Create;
             let previous_claim = server.record(ctx, obj, &creds.token, &name).await?;
             let role = desired::grafana_role(obj.spec.role);
@@ -217,6 +219,7 @@ pub(super) async fn converge(
                 match local.plan(fresh.as_ref()) {
                     OrgPlan::Recreate { delete_first: true } => {
                         recreated = true;
+                        deleted = true;
                         created = create(&ctx.grafana, &creds.token, &org, &name, role, true).await;
                     }
                     OrgPlan::Conflict => {
@@ -227,8 +230,9 @@ pub(super) async fn converge(
                     _ => {}
                 }
             }
-            // A failed create may still have committed, and a delete changed the list.
-            if delete_first || created.is_err() {
+            // A failed create may still have committed, and a delete changed the list (also
+            // the fresh list taken after a 409, which the cache now holds).
+            if deleted || created.is_err() {
                 ctx.org_keys.invalidate(&org);
             }
             let created = created?;
