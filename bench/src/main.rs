@@ -13,6 +13,7 @@ mod rotation;
 mod scenario;
 mod sim;
 mod targets;
+mod timeline;
 mod tokens;
 mod wait;
 mod workload;
@@ -78,6 +79,10 @@ struct Args {
     /// The operator's --resync-interval, seconds.
     #[arg(long, default_value_t = 10)]
     resync_interval: u64,
+    /// Write every grafana.com call of each key and stack burst to
+    /// DIR/<scenario>-run<N>-burst.tsv, with its time since the burst started.
+    #[arg(long, value_name = "DIR")]
+    timeline: Option<PathBuf>,
     /// Resync intervals the steady-state phase lasts.
     #[arg(long, default_value_t = 3)]
     intervals: u32,
@@ -208,6 +213,7 @@ async fn bench(args: Args) -> Result<(), BoxError> {
         operator_bin: root.join(&args.operator_bin),
         simulator_bin: root.join(&args.simulator_bin),
         crds_dir: root.join("crds"),
+        timeline_dir: args.timeline.clone(),
     };
     for bin in [&settings.operator_bin, &settings.simulator_bin] {
         if !bin.exists() {

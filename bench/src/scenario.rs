@@ -17,7 +17,7 @@ use crate::{
     measure::{self, ProcStats, WriteCounts},
     plain_writes,
     sim::{Request, Sim, SimOptions},
-    wait,
+    timeline, wait,
     workload::{self, Item},
 };
 
@@ -67,6 +67,9 @@ pub struct Settings {
     pub simulator_bin: PathBuf,
     #[serde(skip)]
     pub crds_dir: PathBuf,
+    /// Where `--timeline` writes each burst's calls, if asked.
+    #[serde(skip)]
+    pub timeline_dir: Option<PathBuf>,
 }
 
 impl Settings {
@@ -249,8 +252,10 @@ async fn phases(
     // 1. Burst: everything at once.
     let mut convergence = Convergence::start(&env.client).await?;
     let mark = env.mark().await?;
+    let started_at = chrono::Utc::now();
     let started = Instant::now();
     workload::apply(&env.client, &items, 0).await?;
+    let applied = started.elapsed();
     let wall = convergence.converged(&items, started, timeout).await?;
     let burst = finish(
         env,
@@ -271,6 +276,12 @@ async fn phases(
         },
     )
     .await?;
+    // After the phase's figures are taken, so that writing it costs them nothing.
+    if let Some(dir) = &settings.timeline_dir {
+        let requests = env.sim.requests_after(mark.0).await?;
+        let phase = (scenario.name.as_str(), run, "burst");
+        timeline::write(dir, phase, started_at, (applied, wall), &requests)?;
+    }
     eprintln!(
         "{label} burst: {} resources in {:.1}s, {} calls",
         items.len(),
