@@ -12,6 +12,7 @@ pub mod echo;
 pub mod error;
 mod event_queue;
 mod events;
+mod fair_gate;
 pub mod kind;
 pub mod policy;
 pub mod policy_token;

@@ -12,13 +12,18 @@ use kube::{
         Controller, controller,
         controller::Action,
         finalizer::{Event as FinalizerEvent, finalizer},
+        reflector::ObjectRef,
     },
 };
 use tracing::{Instrument, info_span};
 
 pub use super::kind::ManagedKind;
-use super::{Context, Error, Shutdown};
+use super::{Context, Error, Shutdown, fair_gate::FairGate};
 use crate::crd::FINALIZER;
+
+/// Reconciles admitted per slot of `--concurrency`: enough that every namespace of a burst
+/// has one waiting for its turn, few enough that a backlog costs no memory.
+const ADMITTED_PER_SLOT: u16 = 4;
 
 /// Reconciles one resource: converge it, or clean up when it is being deleted. The finalizer
 /// is kept through `kube`; everything else goes through the context's cluster port.
@@ -74,9 +79,14 @@ pub async fn run<K: ManagedKind>(
 ) {
     let api: Api<K> = super::scoped_api(&kube, scope.as_deref());
     let (store, changes) = super::trigger::spec_changes(api);
+    // kube admits a few times as many reconciles as may work at once (each waiting one holds
+    // about 2 KiB), and the gate decides among them whose turn it is.
+    let gate = FairGate::new(ctx.config.concurrency);
+    let admitted = ctx.config.concurrency.saturating_mul(ADMITTED_PER_SLOT);
     let controller = Controller::for_stream(changes, store.clone())
-        .with_config(controller::Config::default().concurrency(ctx.config.concurrency));
+        .with_config(controller::Config::default().concurrency(admitted));
     let controller = K::watches(controller, &kube, scope.as_deref(), &store);
+    let newest = store.clone();
     let controller = match K::OWNS_SECRETS {
         true => {
             super::watch::owned_secrets(controller, &kube, scope.as_deref(), ctx.own_writes.clone())
@@ -94,10 +104,30 @@ pub async fn run<K: ManagedKind>(
         ),
         false => controller,
     };
+    // Cloned into a reconcile only once it has its slot: a waiting one stays small.
+    let kube = Arc::new(kube);
+    let stopping = shutdown.clone();
     controller
         .graceful_shutdown_on(shutdown)
         .run(
-            move |obj, ctx| reconcile::<K>(obj, ctx, kube.clone()),
+            move |obj, ctx| {
+                let (gate, newest, kube) = (gate.clone(), newest.clone(), kube.clone());
+                let stopping = stopping.clone();
+                async move {
+                    let namespace = obj.meta().namespace.as_deref().unwrap_or_default();
+                    // A reconcile still waiting when the operator stops has done nothing yet.
+                    let _slot = tokio::select! {
+                        slot = gate.enter(namespace) => slot,
+                        () = stopping => return Ok(Action::await_change()),
+                    };
+                    // The wait can be long in a burst: work from the newest copy, and not at
+                    // all when the resource is gone.
+                    let Some(obj) = newest.get(&ObjectRef::from_obj(obj.as_ref())) else {
+                        return Ok(Action::await_change());
+                    };
+                    Box::pin(reconcile::<K>(obj, ctx, Client::clone(&kube))).await
+                }
+            },
             super::error_policy,
             ctx,
         )
