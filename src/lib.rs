@@ -12,3 +12,4 @@ pub mod metrics;
 pub mod run;
 pub mod selector;
 pub mod telemetry;
+pub mod yaml;

@@ -165,7 +165,7 @@ fn promtool_accepts_the_rules_and_every_dashboard_query() {
         .collect();
     let file = scratch("dashboard-queries.yaml");
     let body = json!({"groups": [{"name": "dashboard", "rules": records}]});
-    std::fs::write(&file, serde_yaml::to_string(&body).unwrap()).unwrap();
+    std::fs::write(&file, serde_saphyr::to_string(&body).unwrap()).unwrap();
     promtool_ok(&["check", "rules", file.to_str().unwrap()]);
 }
 
@@ -399,7 +399,7 @@ fn promtool_unit_tests_fire_and_stay_quiet_for_every_alert() {
         "evaluation_interval": "1m",
         "tests": cases,
     });
-    std::fs::write(&file, serde_yaml::to_string(&body).unwrap()).unwrap();
+    std::fs::write(&file, serde_saphyr::to_string(&body).unwrap()).unwrap();
     let out = promtool_ok(&["test", "rules", file.to_str().unwrap()]);
     assert!(out.contains("SUCCESS"), "{out}");
 }

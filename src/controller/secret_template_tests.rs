@@ -156,7 +156,7 @@ impl WithDataKey for SecretTemplate {
 
 #[test]
 fn the_documented_remote_write_example_renders() {
-    let example: crate::crd::GrafanaCloudApiKey = serde_yaml::from_str(include_str!(
+    let example: crate::crd::GrafanaCloudApiKey = serde_saphyr::from_str(include_str!(
         "../../deploy/examples/remote-write-secret.yaml"
     ))
     .unwrap();
@@ -165,8 +165,8 @@ fn the_documented_remote_write_example_renders() {
     let token = Token::new(TOKEN);
     let (record, stack) = (record(), stack());
     let rendered = render(&template, &material(&token, &record, Some(&stack), false)).unwrap();
-    let config: serde_yaml::Value =
-        serde_yaml::from_str(&rendered.data["remote-write.yaml"]).unwrap();
+    let config: serde_json::Value =
+        serde_saphyr::from_str(&rendered.data["remote-write.yaml"]).unwrap();
     let target = &config["remote_write"][0];
     assert_eq!(
         target["url"].as_str(),

@@ -52,12 +52,12 @@ pub fn all() -> Vec<CustomResourceDefinition> {
 }
 
 /// File name (inside `crds/`) and YAML for every CRD.
-pub fn rendered() -> Result<Vec<(String, String)>, serde_yaml::Error> {
+pub fn rendered() -> Result<Vec<(String, String)>, serde_saphyr::SerializeError> {
     all()
         .into_iter()
         .map(|crd| {
             let file = format!("{}.yaml", crd.spec.names.plural);
-            serde_yaml::to_string(&crd).map(|yaml| (file, yaml))
+            crate::yaml::to_string(&crd).map(|yaml| (file, yaml))
         })
         .collect()
 }

@@ -11,7 +11,6 @@ use kube::{
     api::{Patch, PatchParams},
     runtime::wait::{await_condition, conditions},
 };
-use serde::Deserialize as _;
 
 use crate::{
     ControlPlane,
@@ -105,19 +104,17 @@ fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>> {
 
 fn read_crds(path: &Path) -> Result<Vec<CustomResourceDefinition>> {
     let text = std::fs::read_to_string(path).map_err(io("read", path))?;
-    let parse = |source| Error::ParseCrd {
+    let parse = |source: Box<dyn std::error::Error + Send + Sync>| Error::ParseCrd {
         path: path.to_path_buf(),
         source,
     };
-    let mut crds = Vec::new();
-    for document in serde_yaml::Deserializer::from_str(&text) {
-        let value = serde_yaml::Value::deserialize(document).map_err(parse)?;
-        let kind = value.get("kind").and_then(serde_yaml::Value::as_str);
-        if kind == Some("CustomResourceDefinition") {
-            crds.push(serde_yaml::from_value(value).map_err(parse)?);
-        }
-    }
-    Ok(crds)
+    let documents: Vec<serde_json::Value> =
+        serde_saphyr::from_multiple(&text).map_err(|error| parse(error.into()))?;
+    documents
+        .into_iter()
+        .filter(|document| document["kind"] == "CustomResourceDefinition")
+        .map(|document| serde_json::from_value(document).map_err(|error| parse(error.into())))
+        .collect()
 }
 
 #[cfg(test)]

@@ -50,7 +50,7 @@ pub enum Error {
     },
 
     #[error("failed to serialize kubeconfig")]
-    SerializeKubeconfig(#[from] serde_yaml::Error),
+    SerializeKubeconfig(#[from] serde_saphyr::SerializeError),
 
     #[error("failed to load kubeconfig {path}")]
     LoadKubeconfig {
@@ -63,7 +63,7 @@ pub enum Error {
     ParseCrd {
         path: PathBuf,
         #[source]
-        source: serde_yaml::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 
     #[error("no CustomResourceDefinition found in {dir}")]

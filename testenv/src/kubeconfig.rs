@@ -44,7 +44,7 @@ pub(crate) fn write(
         }],
         "current-context": "testenv",
     });
-    let yaml = serde_yaml::to_string(&config)?;
+    let yaml = serde_saphyr::to_string(&config)?;
     write_private(path, yaml.as_bytes())
 }
 

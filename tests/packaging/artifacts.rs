@@ -60,7 +60,7 @@ fn deploy_directory_and_kustomization_install_the_same_objects() {
     let built = run_ok(tool("kubectl").arg("kustomize").arg(&deploy));
     let from_kustomize = parse_documents(&built);
 
-    let identities = |docs: &[serde_yaml::Value]| {
+    let identities = |docs: &[serde_json::Value]| {
         let mut ids: Vec<String> = docs
             .iter()
             .map(|doc| {

@@ -283,11 +283,11 @@ fn defaults_are_hardened() {
     );
     assert_eq!(mount["readOnly"].as_bool(), Some(true));
     let sources = pod["volumes"][0]["projected"]["sources"]
-        .as_sequence()
+        .as_array()
         .unwrap();
     let token = sources
         .iter()
-        .find(|source| source["serviceAccountToken"].is_mapping())
+        .find(|source| source["serviceAccountToken"].is_object())
         .unwrap();
     assert!(
         token["serviceAccountToken"]["expirationSeconds"]
@@ -317,7 +317,7 @@ fn image_tag_defaults_to_the_app_version_which_is_the_crate_version() {
         env!("CARGO_PKG_VERSION"),
         "Chart.yaml appVersion differs from Cargo.toml"
     );
-    let image = |docs: &[serde_yaml::Value]| {
+    let image = |docs: &[serde_json::Value]| {
         one_of(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0]["image"]
             .as_str()
             .unwrap()
@@ -342,7 +342,7 @@ fn service_and_probes_point_at_the_ports_the_operator_listens_on() {
     let container = &one_of(&docs, "Deployment")["spec"]["template"]["spec"]["containers"][0];
     let port = |name: &str| {
         container["ports"]
-            .as_sequence()
+            .as_array()
             .unwrap()
             .iter()
             .find(|port| port["name"].as_str() == Some(name))
@@ -367,10 +367,10 @@ fn the_network_policy_is_off_by_default_and_opens_only_what_the_operator_uses() 
     let policy = one_of(&docs, "NetworkPolicy");
     let ports = |direction: &str| -> Vec<u64> {
         policy["spec"][direction]
-            .as_sequence()
+            .as_array()
             .unwrap()
             .iter()
-            .flat_map(|rule| rule["ports"].as_sequence().unwrap().iter())
+            .flat_map(|rule| rule["ports"].as_array().unwrap().iter())
             .filter_map(|port| port["port"].as_u64())
             .collect()
     };
@@ -378,7 +378,7 @@ fn the_network_policy_is_off_by_default_and_opens_only_what_the_operator_uses() 
     assert_eq!(ports("egress"), [53, 53, 443, 6443], "DNS and HTTPS only");
     let selected = &policy["spec"]["podSelector"]["matchLabels"];
     let pod_labels = &one_of(&docs, "Deployment")["spec"]["template"]["metadata"]["labels"];
-    for (key, value) in selected.as_mapping().unwrap() {
+    for (key, value) in selected.as_object().unwrap() {
         assert_eq!(
             &pod_labels[key], value,
             "the policy selects the operator's pods"

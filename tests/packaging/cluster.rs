@@ -122,7 +122,7 @@ async fn rendered_manifests_are_accepted_by_the_api_server() {
         let manifests: Vec<String> = parse_documents(&rendered.stdout)
             .iter()
             .filter(|doc| !matches!(kind(doc), "ServiceMonitor" | "PrometheusRule"))
-            .map(|doc| serde_yaml::to_string(doc).unwrap())
+            .map(|doc| serde_saphyr::to_string(doc).unwrap())
             .collect();
         let stream = manifests.join("---\n");
         let output = run_with_stdin(

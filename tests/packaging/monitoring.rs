@@ -74,7 +74,7 @@ fn the_prometheus_rule_holds_the_generated_rules_for_the_charts_job() {
         rule["metadata"]["labels"]["release"].as_str(),
         Some("prometheus")
     );
-    let file: serde_json::Value = serde_yaml::from_str(&committed(
+    let file: serde_json::Value = serde_saphyr::from_str(&committed(
         "charts/grafana-cloud-operator/monitoring/grafana-cloud-operator.rules.yaml",
     ))
     .unwrap();
@@ -98,7 +98,7 @@ fn the_prometheus_rule_holds_the_generated_rules_for_the_charts_job() {
         shipped.contains(&job.replace('"', "\\\"")),
         "the operator-down alert watches {job}"
     );
-    for alert in rule["spec"]["groups"][0]["rules"].as_sequence().unwrap() {
+    for alert in rule["spec"]["groups"][0]["rules"].as_array().unwrap() {
         for annotation in ["summary", "description", "runbook_url"] {
             assert!(
                 alert["annotations"][annotation]

@@ -78,7 +78,7 @@ fn http_get(port: u16, path: &str) -> (u16, String) {
 
 /// The probes the chart configures answer 200 on the health port, and the metrics Service's
 /// port serves the operator's metrics.
-fn assert_probes_and_metrics_answer(docs: &[serde_yaml::Value], ports: &Ports) {
+fn assert_probes_and_metrics_answer(docs: &[serde_json::Value], ports: &Ports) {
     let container = &one_of(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0];
     for probe in ["livenessProbe", "readinessProbe"] {
         let path = container[probe]["httpGet"]["path"].as_str().unwrap();

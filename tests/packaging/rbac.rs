@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use serde_yaml::Value;
+use serde_json::Value;
 
 use super::support::{NAMESPACE, all_of, kind, name, namespace, one_of, render, strings};
 
@@ -12,7 +12,7 @@ type Grant = (String, String, String, String);
 
 fn grants(role: &Value) -> BTreeSet<Grant> {
     let mut set = BTreeSet::new();
-    for rule in role["rules"].as_sequence().unwrap() {
+    for rule in role["rules"].as_array().unwrap() {
         let names = strings(&rule["resourceNames"]);
         let names = if names.is_empty() {
             vec![String::new()]
@@ -94,7 +94,7 @@ fn namespace_read_grants() -> BTreeSet<Grant> {
 fn assert_binds_operator(binding: &Value, role_kind: &str, role_name: &str) {
     assert_eq!(binding["roleRef"]["kind"].as_str(), Some(role_kind));
     assert_eq!(binding["roleRef"]["name"].as_str(), Some(role_name));
-    let subjects = binding["subjects"].as_sequence().unwrap();
+    let subjects = binding["subjects"].as_array().unwrap();
     assert_eq!(subjects.len(), 1);
     assert_eq!(subjects[0]["kind"].as_str(), Some("ServiceAccount"));
     assert_eq!(

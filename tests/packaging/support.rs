@@ -6,7 +6,7 @@ use std::{
     process::Command,
 };
 
-use serde_yaml::Value;
+use serde_json::Value;
 
 /// The chart, relative to the repository root.
 pub const CHART: &str = "charts/grafana-cloud-operator";
@@ -141,9 +141,9 @@ pub fn render(values_file: Option<&str>, sets: &[&str]) -> Vec<Value> {
 
 /// Parses a multi-document YAML stream, skipping empty documents.
 pub fn parse_documents(text: &str) -> Vec<Value> {
-    use serde::Deserialize as _;
-    serde_yaml::Deserializer::from_str(text)
-        .map(|document| Value::deserialize(document).unwrap())
+    let documents: Vec<Value> = serde_saphyr::from_multiple(text).unwrap();
+    documents
+        .into_iter()
         .filter(|value| !value.is_null())
         .collect()
 }
@@ -184,7 +184,7 @@ pub fn one_of<'a>(docs: &'a [Value], wanted: &str) -> &'a Value {
 pub fn operator_args(docs: &[Value]) -> Vec<String> {
     let deployment = one_of(docs, "Deployment");
     deployment["spec"]["template"]["spec"]["containers"][0]["args"]
-        .as_sequence()
+        .as_array()
         .unwrap()
         .iter()
         .map(|arg| arg.as_str().unwrap().to_owned())
@@ -194,7 +194,7 @@ pub fn operator_args(docs: &[Value]) -> Vec<String> {
 /// A list of strings in a manifest, e.g. an RBAC rule's verbs.
 pub fn strings(value: &Value) -> Vec<String> {
     value
-        .as_sequence()
+        .as_array()
         .map(|items| {
             items
                 .iter()
