@@ -7,12 +7,17 @@ mod e2e;
 
 use std::time::{Duration, Instant};
 
-use e2e::{Env, Options, is_ready, logged_addr};
-use grafana_cloud_operator::crd::GrafanaStack;
+use e2e::{CREDENTIALS, Env, OTHER_ORG, OTHER_TOKEN, Options, is_ready, logged_addr};
+use grafana_cloud_operator::crd::{GrafanaCloudApiKey, GrafanaStack};
 use grafana_cloud_simulator::Fault;
+use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, ListParams, PostParams};
+use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use serde_json::json;
+
+fn key(name: &str) -> GrafanaCloudApiKey {
+    e2e::resource("GrafanaCloudApiKey", name, json!({"role": "Viewer"}))
+}
 
 fn stack(name: &str, slug: &str) -> GrafanaStack {
     e2e::resource("GrafanaStack", name, json!({"slug": slug}))
@@ -206,6 +211,73 @@ async fn steady_state_calls_scale_with_orgs_not_resources() {
     assert!(
         per_interval <= 2.0,
         "{per_interval} calls per interval for {COUNT} resources"
+    );
+}
+
+/// One namespace's burst does not hold up another's resource: with 60 keys of one org
+/// queued behind its budget (2 calls a second), a key created afterwards in a namespace of
+/// another org is Ready while most of the burst still waits.
+#[tokio::test]
+async fn a_burst_in_one_namespace_does_not_hold_up_another() {
+    const BURST: usize = 60;
+    let env = Env::start_with(Options {
+        extra_args: [
+            "--api-rate-limit",
+            "2",
+            "--api-burst",
+            "2",
+            "--concurrency",
+            "2",
+        ]
+        .map(String::from)
+        .to_vec(),
+        ..Options::default()
+    })
+    .await;
+    let busy = env.namespace("busy").await;
+    let calm = env.namespace("calm").await;
+    let calm_secrets: Api<Secret> = env.api(&calm);
+    calm_secrets
+        .delete(CREDENTIALS, &DeleteParams::default())
+        .await
+        .unwrap();
+    env.credentials_secret(&calm, CREDENTIALS, OTHER_TOKEN, OTHER_ORG)
+        .await;
+
+    let busy_keys: Api<GrafanaCloudApiKey> = env.api(&busy);
+    for i in 0..BURST {
+        busy_keys
+            .create(&PostParams::default(), &key(&format!("k{i}")))
+            .await
+            .unwrap();
+    }
+    let ready_in_burst = || async {
+        let list = busy_keys.list(&ListParams::default()).await.unwrap();
+        list.items.iter().filter(|k| is_ready(*k)).count()
+    };
+    env.eventually_async("step 1: the burst's first keys are Ready", || async {
+        ready_in_burst().await >= 2
+    })
+    .await;
+
+    let calm_keys: Api<GrafanaCloudApiKey> = env.api(&calm);
+    calm_keys
+        .create(&PostParams::default(), &key("calm"))
+        .await
+        .unwrap();
+    env.wait_for(
+        &calm_keys,
+        "calm",
+        "step 2: the other namespace's key is Ready",
+        is_ready,
+    )
+    .await;
+    let done = ready_in_burst().await;
+    eprintln!("the other namespace's key was Ready after {done} of the burst's {BURST} keys");
+    assert!(
+        done < BURST / 3,
+        "step 3: the other namespace's key waited for the burst: {done} of its {BURST} keys \
+         were Ready first"
     );
 }
 

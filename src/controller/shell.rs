@@ -18,12 +18,11 @@ use kube::{
 use tracing::{Instrument, info_span};
 
 pub use super::kind::ManagedKind;
-use super::{Context, Error, Shutdown, fair_gate::FairGate};
+use super::{
+    Context, Error, Shutdown,
+    fair_gate::{Deferred, FairGate},
+};
 use crate::crd::FINALIZER;
-
-/// Reconciles admitted per slot of `--concurrency`: enough that every namespace of a burst
-/// has one waiting for its turn, few enough that a backlog costs no memory.
-const ADMITTED_PER_SLOT: u16 = 4;
 
 /// Reconciles one resource: converge it, or clean up when it is being deleted. The finalizer
 /// is kept through `kube`; everything else goes through the context's cluster port.
@@ -82,9 +81,8 @@ pub async fn run<K: ManagedKind>(
     // kube admits a few times as many reconciles as may work at once (each waiting one holds
     // about 2 KiB), and the gate decides among them whose turn it is.
     let gate = FairGate::new(ctx.config.concurrency);
-    let admitted = ctx.config.concurrency.saturating_mul(ADMITTED_PER_SLOT);
     let controller = Controller::for_stream(changes, store.clone())
-        .with_config(controller::Config::default().concurrency(admitted));
+        .with_config(controller::Config::default().concurrency(gate.admitted()));
     let controller = K::watches(controller, &kube, scope.as_deref(), &store);
     let newest = store.clone();
     let controller = match K::OWNS_SECRETS {
@@ -116,9 +114,15 @@ pub async fn run<K: ManagedKind>(
                 async move {
                     let namespace = obj.meta().namespace.as_deref().unwrap_or_default();
                     // A reconcile still waiting when the operator stops has done nothing yet.
-                    let _slot = tokio::select! {
-                        slot = gate.enter(namespace) => slot,
+                    let entered = tokio::select! {
+                        entered = gate.enter(namespace) => entered,
                         () = stopping => return Ok(Action::await_change()),
+                    };
+                    // Its namespace has its share of the gate: back to kube's queue, leaving
+                    // kube's admission to other namespaces.
+                    let _slot = match entered {
+                        Ok(slot) => slot,
+                        Err(Deferred(after)) => return Ok(Action::requeue(after)),
                     };
                     // The wait can be long in a burst: work from the newest copy, and not at
                     // all when the resource is gone.
