@@ -13,10 +13,9 @@ mod support;
 
 use std::time::Duration;
 
-use e2e::{CREDENTIALS, Env, ORG, OTHER_ORG, OTHER_TOKEN, has_reason, is_ready, ready_message};
+use e2e::{Env, ORG, has_reason, is_ready, ready_message};
 use grafana_cloud_operator::crd::{GrafanaCloudApiKey, GrafanaStack};
 use grafana_cloud_simulator::Fault;
-use k8s_openapi::api::core::v1::Secret;
 use kube::{
     Api,
     api::{DeleteParams, PostParams},
@@ -24,27 +23,13 @@ use kube::{
 use serde_json::json;
 use support::{KEYS, key};
 
-/// A namespace whose credentials belong to the second org, untouched by faults aimed at the
-/// first.
-async fn calm_namespace(env: &Env, name: &str) -> String {
-    let ns = env.namespace(name).await;
-    let secrets: Api<Secret> = env.api(&ns);
-    secrets
-        .delete(CREDENTIALS, &DeleteParams::default())
-        .await
-        .unwrap();
-    env.credentials_secret(&ns, CREDENTIALS, OTHER_TOKEN, OTHER_ORG)
-        .await;
-    ns
-}
-
 /// Step: a 429 asking to wait longer than any clock holds parks that one key, and a key and
 /// a stack created afterwards in another namespace still get Ready from the same process.
 #[tokio::test]
 async fn an_endless_retry_after_parks_one_key_and_the_operator_serves_everyone_else() {
     let env = Env::start().await;
     let hostile = env.namespace("hostile").await;
-    let calm = calm_namespace(&env, "calm").await;
+    let calm = env.other_org_namespace("calm").await;
     // A fractional Retry-After far beyond any clock: it used to panic inside the client.
     env.sim.control().inject(
         Fault::rate_limit_with_header("1e30")

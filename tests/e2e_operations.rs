@@ -7,12 +7,11 @@ mod e2e;
 
 use std::time::{Duration, Instant};
 
-use e2e::{CREDENTIALS, Env, OTHER_ORG, OTHER_TOKEN, Options, is_ready, logged_addr};
+use e2e::{Env, Options, is_ready, logged_addr};
 use grafana_cloud_operator::crd::{GrafanaCloudApiKey, GrafanaStack};
 use grafana_cloud_simulator::Fault;
-use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use kube::api::{Api, ListParams, PostParams};
 use serde_json::json;
 
 fn key(name: &str) -> GrafanaCloudApiKey {
@@ -235,14 +234,7 @@ async fn a_burst_in_one_namespace_does_not_hold_up_another() {
     })
     .await;
     let busy = env.namespace("busy").await;
-    let calm = env.namespace("calm").await;
-    let calm_secrets: Api<Secret> = env.api(&calm);
-    calm_secrets
-        .delete(CREDENTIALS, &DeleteParams::default())
-        .await
-        .unwrap();
-    env.credentials_secret(&calm, CREDENTIALS, OTHER_TOKEN, OTHER_ORG)
-        .await;
+    let calm = env.other_org_namespace("calm").await;
 
     let busy_keys: Api<GrafanaCloudApiKey> = env.api(&busy);
     for i in 0..BURST {

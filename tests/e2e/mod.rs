@@ -182,6 +182,16 @@ impl Env {
 
     /// Creates a namespace with a credentials Secret for [`ORG`].
     pub async fn namespace(&self, name: &str) -> String {
+        self.namespace_of(name, ORG_TOKEN, ORG).await
+    }
+
+    /// Creates a namespace with a credentials Secret for [`OTHER_ORG`]: its calls draw on
+    /// that org's budget and miss faults aimed at [`ORG`].
+    pub async fn other_org_namespace(&self, name: &str) -> String {
+        self.namespace_of(name, OTHER_TOKEN, OTHER_ORG).await
+    }
+
+    async fn namespace_of(&self, name: &str, token: &str, org: &str) -> String {
         let ns = Namespace {
             metadata: ObjectMeta {
                 name: Some(name.into()),
@@ -193,8 +203,7 @@ impl Env {
             .create(&PostParams::default(), &ns)
             .await
             .unwrap();
-        self.credentials_secret(name, CREDENTIALS, ORG_TOKEN, ORG)
-            .await;
+        self.credentials_secret(name, CREDENTIALS, token, org).await;
         name.to_string()
     }
 
