@@ -259,8 +259,8 @@ impl State {
         let Some(share) = self.shares.get_mut(namespace) else {
             return;
         };
+        let now = Instant::now();
         if finished {
-            let now = Instant::now();
             if let Some(last) = share.last_finish {
                 let since = now.saturating_duration_since(last).min(MAX_DEFERRAL);
                 share.interval = (share.interval.saturating_mul(7).saturating_add(since)) / 8;
@@ -270,7 +270,6 @@ impl State {
         share.inside = share.inside.saturating_sub(1);
         if share.inside == 0 {
             self.active = self.active.saturating_sub(1);
-            let now = Instant::now();
             if share.due.peek().is_none_or(|Reverse(due)| *due <= now) {
                 self.shares.remove(namespace);
             }
